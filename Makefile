@@ -1,0 +1,83 @@
+# nbsync.proxmox: one Python 3.12 virtual environment, the lab, and every test.
+# `make demo` and `make test` are the only set-up a new user needs.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT        := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV        := $(ROOT)/.venv
+PY          := $(VENV)/bin/python
+BUILD       := $(ROOT)/.build
+COLLECTIONS := $(BUILD)/collections
+COLL_LINK   := $(COLLECTIONS)/ansible_collections/nbsync/proxmox
+PYTHON312   ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12.*/bin/python3.12 /usr/local/bin/python3.12 2>/dev/null | sort -V | tail -n 1)
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export PYTHONPATH := $(COLLECTIONS)
+export NBSYNC_PYTHON := $(PY)
+
+.PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration test demo build galaxy-import clean
+
+help:
+	@echo "make demo        bring the lab up and run the demo playbook against it"
+	@echo "make test        ruff, ansible-lint, ansible-test sanity, unit and integration tests (starts the lab)"
+	@echo "make lab-up | lab-status | lab-down    the test lab (NetBox, fakepve, PBS fake, bind9)"
+	@echo "make build       the collection tarball;  make galaxy-import  checks it with galaxy-importer"
+
+$(VENV)/.stamp: requirements.txt requirements-test.txt
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo "ERROR: Python 3.12 not found. Install it (Debian: apt-get install python3.12, or pyenv install 3.12)" \
+	       "or run: make PYTHON312=/path/to/python3.12 ..." >&2; exit 1; fi
+	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt
+	@touch $@
+
+venv: $(VENV)/.stamp
+
+# ansible and pytest import the collection as ansible_collections.nbsync.proxmox: a link to this tree.
+$(COLL_LINK):
+	@mkdir -p $(dir $@)
+	@ln -sfn $(ROOT) $@
+
+collection: venv $(COLL_LINK)
+
+lab-up: collection
+	$(PY) tests/lab/lab.py up
+
+lab-down:
+	@if [ -x $(PY) ]; then $(PY) tests/lab/lab.py down; else python3 tests/lab/lab.py down; fi
+
+lab-status:
+	@python3 tests/lab/lab.py status
+
+lint: collection
+	$(VENV)/bin/ruff check plugins tests benchmarks
+	cd $(COLL_LINK) && PATH=$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --profile production --offline
+
+sanity: collection
+	PATH=$(VENV)/bin:$$PATH bash tests/ci/sanity.sh
+
+unit: collection
+	$(PY) -m pytest -q tests/unit tests/lab
+
+integration: lab-up
+	$(PY) -m pytest -q tests/integration
+
+# The one command CI runs. The pytest run comes last so its summary line ends the output.
+test: lint sanity lab-up
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/lab tests/integration
+
+demo: lab-up
+	cd $(ROOT) && $(VENV)/bin/ansible-playbook -i localhost, playbooks/demo.yml
+
+build: collection
+	@mkdir -p $(BUILD)/dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist $(ROOT)
+
+galaxy-import: build
+	PATH=$(VENV)/bin:$$PATH bash tests/ci/galaxy_import.sh $(BUILD)/dist/nbsync-proxmox-*.tar.gz
+
+clean:
+	rm -rf $(BUILD)
