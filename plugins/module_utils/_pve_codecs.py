@@ -566,6 +566,10 @@ def parse_qemu_net(text):
             raise _fail('macaddr', text, 'is given more than once')
         props['macaddr'] = props.pop(key)
         props['model'] = key
+    if 'model' not in props:
+        for key, value in props.items():
+            if _MAC_RE.match(value.upper()):
+                raise _fail('model', key, 'is not a known NIC model (' + ', '.join(QEMU_NET_MODELS) + ')')
     if 'model' in props and props['model'] not in QEMU_NET_MODELS:
         raise _fail('model', props['model'], 'is not a known NIC model (' + ', '.join(QEMU_NET_MODELS) + ')')
     return QemuNet._from_props(props)

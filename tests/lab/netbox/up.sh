@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Start the lab's NetBox (4.7 + netbox-plugin-dns) on http://127.0.0.1:8000 with
+# PostgreSQL 15 and Redis from Debian. Idempotent: a second call returns in seconds.
+# Writes $NBSYNC_LAB_DIR/netbox.json (default <repo>/.lab). Needs root (apt, postgres).
+#
+# Environment:
+#   NBSYNC_LAB_DIR          lab state directory (default <repo>/.lab)
+#   NBSYNC_PYTHON312        Python 3.12 to build the venv with (default: pyenv 3.12.*, then PATH)
+#   NBSYNC_NETBOX_TIMEOUT   readiness deadline in seconds (default 300)
+#   NBSYNC_NETBOX_NO_SNAPSHOT=1   migrate from scratch even if a snapshot matches
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+unset NBSYNC_NETBOX_DB   # always the database "netbox" here
+TIMEOUT="${NBSYNC_NETBOX_TIMEOUT:-300}"
+GUNICORN_PID="$RUN/netbox.pid"
+RQ_PID="$RUN/netbox-rqworker.pid"
+T0=$SECONDS
+
+mkdir -p "$RUN" "$LOGS"
+
+start_rqworker() {
+    live_pid "$RQ_PID" >/dev/null && return 0
+    rm -f "$RQ_PID"
+    log "starting rq worker (log: $LOGS/netbox-rqworker.log)"
+    (cd "$NB_ROOT" && setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$RQ_PID" \
+        "$VENV/bin/netbox" rqworker high default low \
+        >>"$LOGS/netbox-rqworker.log" 2>&1 </dev/null &)
+}
+
+write_json() {
+    "$VENV/bin/python" "$NB_HELPER" json "$NB_URL" "$SECRETS" "$LAB/netbox.json"
+}
+
+# Fast path: NetBox already answers with our token.
+if [[ -x "$VENV/bin/python" && -f "$SECRETS" ]] \
+    && cmp -s "$NB_HERE/requirements.txt" "$VENV/.nbsync-requirements" \
+    && "$VENV/bin/python" "$NB_HELPER" status "$NB_URL" "$SECRETS"; then
+    start_rqworker
+    write_json
+    log "already running at $NB_URL ($((SECONDS - T0)) s)"
+    exit 0
+fi
+
+prepare
+
+# Something else (or a stale NetBox with other credentials) holds the port?
+if ! live_pid "$GUNICORN_PID" >/dev/null \
+    && (exec 3<>"/dev/tcp/127.0.0.1/8000") 2>/dev/null; then
+    die "port 127.0.0.1:8000 is in use by a process the lab did not start (or a NetBox that rejects our token)"
+fi
+
+# Database contents: restore a snapshot into an empty database, then migrate
+# (a no-op after a matching snapshot; about 6 min from empty without one).
+if ! live_pid "$GUNICORN_PID" >/dev/null; then
+    ntables="$(psql_netbox netbox -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")"
+    fresh_migrate=0
+    if [[ "$ntables" == 0 ]]; then
+        snap_name="$(snapshot_name)"
+        snap=""
+        if [[ "${NBSYNC_NETBOX_NO_SNAPSHOT:-0}" != 1 ]]; then
+            for cand in "$NB_HERE/snapshot/$snap_name" "$NB_ROOT/snapshot/$snap_name"; do
+                if [[ -f "$cand" ]]; then snap="$cand"; break; fi
+            done
+        fi
+        if [[ -n "$snap" ]]; then
+            log "empty database: restoring ${snap#"$NB_REPO"/}"
+            t=$SECONDS
+            gzip -dc "$snap" | psql_netbox netbox --single-transaction -o /dev/null \
+                >>"$LOGS/netbox-migrate.log" 2>&1 \
+                || { tail -n 20 "$LOGS/netbox-migrate.log" >&2; die "restoring $snap failed"; }
+            log "restored in $((SECONDS - t)) s"
+        else
+            log "empty database and no snapshot $snap_name: full migrate (about 6 min)"
+            fresh_migrate=1
+        fi
+    fi
+    log "manage.py migrate (log: $LOGS/netbox-migrate.log)"
+    t=$SECONDS
+    (cd "$NB_ROOT" && "$VENV/bin/netbox" migrate --no-input) >>"$LOGS/netbox-migrate.log" 2>&1 \
+        || { tail -n 40 "$LOGS/netbox-migrate.log" >&2; die "migrate failed"; }
+    log "migrate done in $((SECONDS - t)) s"
+    if [[ "$fresh_migrate" == 1 ]]; then
+        # Keep a local snapshot so that the next fresh database restores in seconds.
+        mkdir -p "$NB_ROOT/snapshot"
+        PGPASSWORD="$(secret db_password)" pg_dump -h 127.0.0.1 -U netbox -d netbox \
+            --no-owner --no-privileges | gzip -9 >"$NB_ROOT/snapshot/$snap_name.tmp"
+        mv "$NB_ROOT/snapshot/$snap_name.tmp" "$NB_ROOT/snapshot/$snap_name"
+        log "saved local snapshot .lab/netbox/snapshot/$snap_name (commit one with make-snapshot.sh)"
+    fi
+
+    # Superuser and API tokens (created if missing, stable across restarts).
+    (cd "$NB_ROOT" && "$VENV/bin/python" "$NB_HELPER" users "$SECRETS") >>"$LOGS/netbox-migrate.log" 2>&1 \
+        || { tail -n 40 "$LOGS/netbox-migrate.log" >&2; die "creating the superuser/tokens failed"; }
+
+    rm -f "$GUNICORN_PID"
+    log "starting gunicorn on $NB_HOSTPORT (log: $LOGS/netbox.log)"
+    (cd "$NB_ROOT" && setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$GUNICORN_PID" \
+        "$VENV/bin/gunicorn" --preload --no-control-socket --bind "$NB_HOSTPORT" \
+        --workers 3 --threads 4 --timeout 120 --pid "$GUNICORN_PID" \
+        --error-logfile - --access-logfile - netbox.wsgi \
+        >>"$LOGS/netbox.log" 2>&1 </dev/null &)
+    sleep 0.5
+fi
+start_rqworker
+
+if ! "$VENV/bin/python" "$NB_HELPER" wait "$NB_URL" "$SECRETS" "$TIMEOUT" "$GUNICORN_PID"; then
+    echo "----- last 40 lines of $LOGS/netbox.log -----" >&2
+    tail -n 40 "$LOGS/netbox.log" >&2 || true
+    die "NetBox did not become ready at $NB_URL/api/status/"
+fi
+write_json
+log "ready at $NB_URL in $((SECONDS - T0)) s (credentials: $LAB/netbox.json)"
