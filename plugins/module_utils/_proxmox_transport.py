@@ -53,11 +53,17 @@ DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 TICKET_RENEW_AGE = 3600.0   # PVE and PBS tickets live 2 h; renew well before.
 
-# "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout": PVE could not take the
-# config lock, so it refused the request before acting on it. Repeating is safe for any method.
-_LOCK_TIMEOUT = re.compile(r"can't lock file .* - got timeout")
-# "Permission check failed (/vms/100, VM.Clone)"; PBS says "permission check failed" similarly.
+# "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout" (PVE) and 'Unable to acquire
+# lock "/etc/proxmox-backup/.sync.lck" - ...' (PBS): the config lock could not be taken, so the server
+# refused the request before acting on it. Repeating is safe for any method.
+_LOCK_TIMEOUT = re.compile(r"can't lock file .* - got timeout|Unable to acquire lock")
+# PVE: "Permission check failed (/vms/100, VM.Clone)". PBS: "missing permissions 'Datastore.Verify' on
+# '/datastore/store1'" (HTTP 400) or a bare "permission check failed" (HTTP 403 or 400).
 _PERMISSION = re.compile(r'[Pp]ermission check failed \(([^,()]+)(?:, ([^()]+))?\)')
+_PBS_PERMISSION = re.compile(r"missing permissions? '([^']+)' on '([^']+)'")
+_BARE_PERMISSION = re.compile(r'^permission check failed', re.IGNORECASE)
+# PBS answers GET/PUT of a missing datastore or job with HTTP 400 "no such datastore 'x'".
+_PBS_MISSING = re.compile(r"^no such \w+ '|does not exist", re.IGNORECASE)
 _VM_LOCKED = re.compile(r'VM is locked \((\w+)\)|CT is locked \((\w+)\)')
 # PVE answers a missing guest, storage, snapshot or pool with HTTP 500 and one of these phrases
 # instead of 404; this is the one place that knows that.
@@ -199,25 +205,26 @@ class ProxmoxTransport:
     def delete(self, path, params=None):
         return self.request('DELETE', path, params=params)
 
-    def request(self, method, path, params=None, data=None, retry_safe=None):
+    def request(self, method, path, params=None, data=None, retry_safe=None, full=False):
         """Send one API call and return its ``data``; raises a typed NbsyncError.
 
         retry_safe: None means "by method" (GET/PUT/DELETE are idempotent in these APIs, POST is not).
+        full: return the whole answer ({"data": ..., "digest": ...}) instead of its data.
         """
         try:
-            return self.raw_request(method, path, params=params, data=data, retry_safe=retry_safe)
+            return self.raw_request(method, path, params=params, data=data, retry_safe=retry_safe, full=full)
         except AuthenticationFailed:
             if self.auth.renew(self):
-                return self.raw_request(method, path, params=params, data=data, retry_safe=retry_safe)
+                return self.raw_request(method, path, params=params, data=data, retry_safe=retry_safe, full=full)
             raise
 
-    def raw_request(self, method, path, params=None, data=None, auth=True, retry_safe=None):
+    def raw_request(self, method, path, params=None, data=None, auth=True, retry_safe=None, full=False):
         if retry_safe is None:
             retry_safe = method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
             try:
-                return self._once(method, path, params, data, auth)
+                return self._once(method, path, params, data, auth, full)
             except (Unavailable, Locked) as err:
                 if attempt >= self.retries or not self._may_retry(err, retry_safe):
                     raise
@@ -247,7 +254,7 @@ class ProxmoxTransport:
     def _url(self, path):
         return self.base_url + (path if path.startswith('/') else '/' + path)
 
-    def _once(self, method, path, params, data, auth):
+    def _once(self, method, path, params, data, auth, full=False):
         headers = {}
         cookies = {}
         if auth:
@@ -271,7 +278,8 @@ class ProxmoxTransport:
         except requests.exceptions.Timeout:
             raise Unavailable('{0} at {1}:{2} did not answer {3} {4} within {5:g} s'.format(
                 self.product, self.host, self.port, method, path, self.timeout[1]), path=path)
-        return self._decode(method, path, response)
+        body = self._decode_full(method, path, response)
+        return body if full else body.get('data')
 
     def _tls_error(self, path, exc):
         text = str(exc)
@@ -284,17 +292,30 @@ class ProxmoxTransport:
             hint='give the CA that signed the certificate with ca_path, pin it with fingerprint, '
                  'or (only on a trusted network) set validate_certs=false')
 
-    def _decode(self, method, path, response):
+    def _decode_full(self, method, path, response):
         try:
             body = response.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict):
-            body = {}
         if 200 <= response.status_code < 300:
-            return body.get('data')
-        message = (body.get('message') or response.reason or '').strip() or 'HTTP {0}'.format(response.status_code)
-        raise self.classify(response.status_code, message, body.get('errors'), method, path)
+            return body if isinstance(body, dict) else {'data': None}
+        # PVE puts its message in the reason phrase (and a JSON "message"); PBS sends it as the plain-text
+        # body, although the content type says JSON.
+        if isinstance(body, dict):
+            message = body.get('message') or response.reason
+            field_errors = body.get('errors')
+        else:
+            message = response.text if response.text and len(response.text) < 2000 else response.reason
+            field_errors = None
+        message = (message or '').strip() or 'HTTP {0}'.format(response.status_code)
+        raise self.classify(response.status_code, message, field_errors, method, path)
+
+    def get_with_digest(self, path, params=None):
+        """GET returning (data, digest): PBS and PVE config objects carry a digest for optimistic locking."""
+        body = self.request('GET', path, params=params, full=True)
+        data = body.get('data')
+        digest = body.get('digest') or (data.get('digest') if isinstance(data, dict) else None)
+        return data, digest
 
     def classify(self, status, message, field_errors, method, path):
         """Map an error answer to a typed error; the one place that reads PVE/PBS error wording."""
@@ -303,7 +324,9 @@ class ProxmoxTransport:
             field_errors = dict((k, str(v).strip()) for k, v in field_errors.items())
         else:
             field_errors = None
-        if status == 400:
+        if status == 400 and _PBS_MISSING.search(message):
+            return NotFound('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path)
+        if status == 400 and not _BARE_PERMISSION.search(message) and not _PBS_PERMISSION.search(message):
             return InvalidRequest('{0} refused {1}: {2}'.format(self.product, where, message), status=status,
                                   path=path, field_errors=field_errors)
         if status == 401:
@@ -314,9 +337,12 @@ class ProxmoxTransport:
                 self.product, self.host, self.port, who, where, message),
                                         status=status, path=path,
                                         hint='check the user, token id and secret (or password)')
-        if status == 403:
+        pbs_perm = _PBS_PERMISSION.search(message)
+        if status == 403 or pbs_perm or (status == 400 and _BARE_PERMISSION.search(message)):
             match = _PERMISSION.search(message)
             acl_path, privilege = (match.group(1), match.group(2)) if match else (None, None)
+            if pbs_perm:
+                privilege, acl_path = pbs_perm.group(1), pbs_perm.group(2)
             hint = None
             if privilege:
                 hint = 'grant {0} on {1} to this user or token'.format(privilege, acl_path)

@@ -175,7 +175,7 @@ echo "=== $(date -Is) dns/up.sh: starting $NAMED on $ADDR:$PORT" >>"$LOG"
 # -g: foreground, log to stderr; no -u: runs as the invoking user (owns .lab).
 # Our shell has no job control, so the child is not a group leader: setsid and
 # nohup exec in place and $! is named's own pid.
-setsid nohup "${PREFIX[@]}" "$NAMED" -g -n 2 -c "$CONF" </dev/null >>"$LOG" 2>&1 &
+setsid nohup "${PREFIX[@]}" "$NAMED" -g -n 2 -c "$CONF" </dev/null >>"$LOG" 2>&1 9>&- &
 PID=$!
 echo "$PID" >"$PID_FILE"
 
