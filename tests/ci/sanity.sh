@@ -99,10 +99,11 @@ fi
 skip_args=()
 for t in "${SKIP_TESTS[@]}"; do skip_args+=(--skip-test "$t"); done
 
-# pip's download cache stays where it was (outside the moved HOME) so a fresh .build reuses it.
-export PIP_CACHE_DIR="${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}"
-# ansible-test shows pip's progress when it builds a virtualenv; errors still show.
-export PIP_QUIET="${PIP_QUIET:-1}"
+# ansible-test runs pip with HOME and PATH but none of the PIP_* variables; a user's own pip
+# configuration (an index mirror, say) is carried over into the moved HOME.
+for conf in .config/pip/pip.conf .pip/pip.conf; do
+  if [[ -f "$HOME/$conf" ]]; then mkdir -p "$(dirname "$AT_HOME/$conf")"; cp "$HOME/$conf" "$AT_HOME/$conf"; fi
+done
 log "ansible-test sanity --python $PYTHON_VERSION"
 cd "$COPY"
 status=0

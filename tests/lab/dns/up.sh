@@ -31,7 +31,7 @@ LOG="$LAB_DIR/logs/dns.log"
 JSON="$LAB_DIR/dns.json"
 chmod 700 "$DNS_DIR"
 PATH="$PATH:/usr/sbin:/sbin"   # named, tsig-keygen, ip live in sbin
-PY="$(command -v python3 || true)"
+PY="$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 || true)"  # system python: no pyenv shim delay
 [ -n "$PY" ] || { echo "dns: python3 is required" >&2; exit 1; }
 
 say() { echo "dns: $*"; }
@@ -54,7 +54,7 @@ ours() {
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
         && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-c $CONF "
 }
-probe() { "$PY" "$HERE/probe.py" "$ADDR" "$PORT" "$ZONE" "${1:-1}" 2>/dev/null; }
+probe() { "$PY" -I "$HERE/probe.py" "$ADDR" "$PORT" "$ZONE" "${1:-1}" 2>/dev/null; }
 
 write_json() {
     "$PY" - "$JSON" "$KEY_FILE" "$ADDR" "$PORT" "$ZONE" "$REVERSE_ZONE" "$KEY_NAME" "$KEY_ALG" <<'PYEOF'
@@ -147,8 +147,9 @@ CHECK="$(named-checkconf -z "$CONF" 2>&1)" || { echo "$CHECK" >>"$LOG"; fail "na
 # --- loopback address ---------------------------------------------------------
 # named listens only on addresses it finds on an interface (it scans them; it
 # does not bind arbitrary 127/8 addresses the way aiohttp or gunicorn do), so
-# 127.0.0.5 must exist on lo.  Not persistent across reboots; down.sh removes
-# it only if we added it (marker run/dns.lo-addr).
+# 127.0.0.5 must exist on lo (needs root/CAP_NET_ADMIN).  Not persistent
+# across reboots; down.sh leaves it (harmless: 127/8 is loopback anyway);
+# run/dns.lo-addr records that we added it.
 if ! ip -o addr show 2>/dev/null | grep -qw "inet $ADDR/[0-9]*"; then
     [ "$(id -u)" = 0 ] || fail "$ADDR is not configured on any interface; as root run: ip addr add $ADDR/32 dev lo"
     ip addr add "$ADDR/32" dev lo || fail "could not add $ADDR/32 to lo"

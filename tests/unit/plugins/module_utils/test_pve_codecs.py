@@ -691,3 +691,22 @@ def test_disk_key_index_limits(buses, index):
 @given(STORAGES, st.integers(0, 2 ** 50).map(lambda k: k * 1024))
 def test_new_volume_round_trip(storage, size):
     assert parse_new_volume(format_new_volume(storage, size)) == (storage, size)
+
+
+FUZZ_ALPHABET = st.sampled_from(list('=,:;/.- \nabcdefimnoprstuvwxyz0123456789ABCDEFGKMT') + ['virtio', 'ip', 'gw', 'size', 'mp', 'name', 'hwaddr',
+                                                                                             'enabled', 'model', 'macaddr', 'volume', 'file'])
+FUZZ_TEXT = st.lists(FUZZ_ALPHABET, max_size=30).map(''.join)
+
+
+@pytest.mark.parametrize('parse, fmt', [(c.values[1], c.values[2]) for c in CODECS], ids=[c.id for c in CODECS])
+def test_parsers_only_raise_value_error_and_canonicalise(parse, fmt):
+    @given(FUZZ_TEXT)
+    def check(text):
+        try:
+            record = parse(text)
+        except ValueError:
+            return
+        canonical = fmt(record)
+        assert parse(canonical) == record
+        assert fmt(parse(canonical)) == canonical
+    check()
