@@ -53,8 +53,8 @@ export PATH="$VENV/bin:$PATH"
 export GALAXY_IMPORTER_CONFIG="$ROOT/tests/ci/galaxy-importer.cfg"
 rm -rf "$WORK"
 mkdir -p "$WORK/tmp" "$WORK/ansible-tmp"
-# The config's paths are relative to $WORK.
-cd "$WORK"
+export GALAXY_IMPORTER_TMP_ROOT_DIR="$WORK/tmp" GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP="$WORK/ansible-tmp"
+cd "$WORK"   # importer_result.json is written to the working directory
 
 log "galaxy-importer $IMPORTER_VERSION on ${TARBALL#"$ROOT"/}"
 status=0

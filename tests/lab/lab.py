@@ -133,13 +133,19 @@ def tail(path, lines=25):
     return data.splitlines()[-lines:]
 
 
-def print_log_tails(service, secrets, count=2, lines=25):
+def print_log_tails(service, secrets, since=None, count=2, lines=25):
+    """Tails of the service's newest logs; a log with '=== ' marker lines (one per
+    start) is shown from its last marker only."""
     paths = log_files(service)
     if not paths:
         say(service, 'no log in %s/%s*.log' % (LOG_DIR, service), sys.stderr)
     for path in paths[:count]:
-        say(service, 'last lines of %s:' % path, sys.stderr)
-        for line in tail(path, lines):
+        stale = since is not None and os.path.getmtime(path) < since
+        say(service, 'last lines of %s%s:' % (path, ' (not written by this run)' if stale else ''),
+            sys.stderr)
+        text = tail(path, lines)
+        marks = [i for i, line in enumerate(text) if line.startswith('=== ')]
+        for line in text[marks[-1]:] if marks else text:
             say(service, '    ' + mask(line, secrets), sys.stderr)
 
 
@@ -156,6 +162,7 @@ class Run(object):
         self.proc = None
         self.reader = None
         self.started = time.time()
+        self.ended = None
         self.rc = None
         self.error = None
 
@@ -164,8 +171,9 @@ class Run(object):
             self.error = '%s does not exist (service %r has no %s script yet)' % (
                 os.path.relpath(self.path, ROOT), self.service, self.action)
             self.rc = 127
+            say(self.service, 'ERROR: ' + self.error, sys.stderr)
             return
-        env = dict(os.environ, NBSYNC_LAB_DIR=LAB_DIR)
+        env = dict(os.environ, NBSYNC_LAB_DIR=LAB_DIR, NBSYNC_LAB_ORCHESTRATED='1')
         self.proc = subprocess.Popen(
             ['bash', self.path], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -183,6 +191,7 @@ class Run(object):
         if self.rc is None and self.proc is not None:
             rc = self.proc.poll()
             if rc is not None:
+                self.ended = time.time()
                 self.reader.join(5)
                 self.rc = rc
         return self.rc
@@ -205,7 +214,7 @@ class Run(object):
 
     @property
     def elapsed(self):
-        return time.time() - self.started
+        return (self.ended or time.time()) - self.started
 
 
 def run_scripts(services, action, timeout):
@@ -279,7 +288,7 @@ def cmd_up(services, timeout):
         say(service, 'FAILED: %s' % (run.error or 'up.sh exited with status %s' % run.rc),
             sys.stderr)
         if run.proc is not None:
-            print_log_tails(service, secrets)
+            print_log_tails(service, secrets, since=run.started)
     # lab.json always describes what is up: failed services are left out of it.
     merged = merge_lab_json(exclude=failed)
     print('lab: wrote %s (%s) in %s' % (os.path.relpath(LAB_JSON, ROOT),

@@ -35,11 +35,14 @@ PY="$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 ||
 [ -n "$PY" ] || { echo "dns: python3 is required" >&2; exit 1; }
 
 say() { echo "dns: $*"; }
+MARKED=0      # set once this run wrote its "===" marker line to the log
+mark() { echo "=== $(date -Is) dns/up.sh: $*" >>"$LOG"; MARKED=1; }
 fail() {
     echo "dns: FAILED: $*" >&2
-    if [ -s "$LOG" ]; then
-        echo "dns: last lines of $LOG:" >&2
-        tail -n 25 "$LOG" | sed 's/^/    /' >&2
+    # lab.py (NBSYNC_LAB_ORCHESTRATED=1) prints the log tail itself.
+    if [ "$MARKED" = 1 ] && [ -z "${NBSYNC_LAB_ORCHESTRATED:-}" ]; then
+        echo "dns: last lines of $LOG (this run):" >&2
+        awk '/^=== /{n=0; delete l} {l[++n]=$0} END{s=n>25?n-24:1; for(i=s;i<=n;i++) print "    " l[i]}' "$LOG" >&2
     fi
     exit 1
 }
@@ -93,6 +96,7 @@ NAMED="$(find_named)"
 if [ -z "$NAMED" ] || ! command -v ip >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || fail "named or ip is missing; as root run: apt-get install bind9 bind9-utils iproute2"
     say "installing bind9 bind9-utils iproute2 (apt-get)"
+    mark "apt-get install bind9 bind9-utils iproute2"
     export DEBIAN_FRONTEND=noninteractive
     APT=(apt-get -y -q -o DPkg::Lock::Timeout=600)
     if ! apt-cache show bind9 >/dev/null 2>&1; then
@@ -142,7 +146,7 @@ for db in forward reverse; do
         render "$HERE/db.$db.in" "$DNS_DIR/db.$db"
     fi
 done
-CHECK="$(named-checkconf -z "$CONF" 2>&1)" || { echo "$CHECK" >>"$LOG"; fail "named-checkconf rejected $CONF"; }
+CHECK="$(named-checkconf -z "$CONF" 2>&1)" || { mark "named-checkconf -z $CONF"; echo "$CHECK" >>"$LOG"; fail "named-checkconf rejected $CONF"; }
 
 # --- loopback address ---------------------------------------------------------
 # named listens only on addresses it finds on an interface (it scans them; it
@@ -171,8 +175,13 @@ if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] \
 fi
 
 # --- start ------------------------------------------------------------------
+# Something else (another lab dir's named, a system resolver) must not own the
+# port: named would start without listening and the probe would hit the other.
+if probe; then
+    fail "another DNS server already answers on $ADDR:$PORT (not the one of $LAB_DIR); stop it first"
+fi
 START=$(date +%s.%N)
-echo "=== $(date -Is) dns/up.sh: starting $NAMED on $ADDR:$PORT" >>"$LOG"
+mark "starting $NAMED on $ADDR:$PORT"
 # -g: foreground, log to stderr; no -u: runs as the invoking user (owns .lab).
 # Our shell has no job control, so the child is not a group leader: setsid and
 # nohup exec in place and $! is named's own pid.
