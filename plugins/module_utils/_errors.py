@@ -124,3 +124,10 @@ class ServerError(NbsyncError):
 
 class ConfigurationError(NbsyncError):
     """The options given to the client do not make a usable connection (raised before any request)."""
+
+
+class InvalidParameter(NbsyncError):
+    """The user's input can never be applied (malformed MAC or CIDR, a disk shrink, conflicting options).
+
+    Raised before any write, so nothing is half done.
+    """

@@ -48,6 +48,9 @@ PATH="$BIN:$PATH"
 "$PY" -c "import sys; sys.exit(sys.version_info[:2] != (3, 12))" || {
   echo "sanity.sh: $PY is not Python $PYTHON_VERSION" >&2; exit 2; }
 
+# The Makefile exports these for the work tree's collection link; ansible-test must see only the copy.
+unset PYTHONPATH ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_SCAN_SYS_PATH ANSIBLE_CONFIG
+
 log() { printf '== sanity.sh: %s (%ss)\n' "$*" "$SECONDS"; }
 
 # --- 1. a fresh copy of the collection -------------------------------------------------------

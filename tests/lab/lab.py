@@ -8,6 +8,8 @@
 Services: netbox, pve, pbs, dns (default: all).  Each has ``tests/lab/<service>/
 up.sh`` and ``down.sh``; ``up.sh`` is idempotent, writes ``.lab/<service>.json``,
 its pids to ``.lab/run/<service>*.pid`` and its logs to ``.lab/logs/``.
+A script's own output is streamed, prefixed, and kept in
+``.lab/logs/<service>.<action>.out``.
 ``up`` then merges every ``.lab/<service>.json`` into ``.lab/lab.json`` (0600).
 
 Standard library only; runs with any python3 (3.7+).  Never prints secrets.
@@ -73,6 +75,8 @@ def load_service_json(service):
 
 
 def fmt_duration(seconds):
+    if seconds < 10:
+        return '%.1fs' % seconds
     seconds = int(round(seconds))
     return '%dm%02ds' % divmod(seconds, 60) if seconds >= 60 else '%ds' % seconds
 
@@ -117,7 +121,7 @@ def mask(text, secrets):
 def log_files(service):
     """The service's logs, most recently written first."""
     paths = set(glob.glob(os.path.join(LOG_DIR, '%s.log' % service)))
-    paths |= set(glob.glob(os.path.join(LOG_DIR, '%s[-_.]*' % service)))
+    paths |= set(glob.glob(os.path.join(LOG_DIR, '%s[-_.]*.log' % service)))
     return sorted((p for p in paths if os.path.isfile(p)), key=os.path.getmtime, reverse=True)
 
 
@@ -140,7 +144,7 @@ def print_log_tails(service, secrets, since=None, count=2, lines=25):
     if not paths:
         say(service, 'no log in %s/%s*.log' % (LOG_DIR, service), sys.stderr)
     for path in paths[:count]:
-        stale = since is not None and os.path.getmtime(path) < since
+        stale = since is not None and os.path.getmtime(path) < since - 1  # coarse fs clock
         say(service, 'last lines of %s%s:' % (path, ' (not written by this run)' if stale else ''),
             sys.stderr)
         text = tail(path, lines)
@@ -174,18 +178,40 @@ class Run(object):
             say(self.service, 'ERROR: ' + self.error, sys.stderr)
             return
         env = dict(os.environ, NBSYNC_LAB_DIR=LAB_DIR, NBSYNC_LAB_ORCHESTRATED='1')
-        self.proc = subprocess.Popen(
-            ['bash', self.path], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        # The script writes to a file, not a pipe: a daemon it forgets to
+        # redirect would otherwise die of SIGPIPE once lab.py exits.
+        os.makedirs(LOG_DIR, exist_ok=True)
+        self.out_path = os.path.join(LOG_DIR, '%s.%s.out' % (self.service, self.action))
+        with open(self.out_path, 'wb') as out:
+            self.proc = subprocess.Popen(
+                ['bash', self.path], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.reader = threading.Thread(target=self._stream, daemon=True)
         self.reader.start()
 
+    def _emit(self, raw):
+        line = raw.decode('utf-8', 'replace').rstrip()
+        if line:
+            say(self.service, mask(line, self.secrets))
+
     def _stream(self):
-        for raw in iter(self.proc.stdout.readline, b''):
-            line = raw.decode('utf-8', 'replace').rstrip()
-            if line:
-                say(self.service, mask(line, self.secrets))
-        self.proc.stdout.close()
+        """Follow the output file until the script has exited (then read it once more)."""
+        pending = b''
+        with open(self.out_path, 'rb') as handle:
+            while True:
+                finished = self.proc.poll() is not None
+                chunk = handle.read()
+                if chunk:
+                    lines = (pending + chunk).split(b'\n')
+                    pending = lines.pop()
+                    for raw in lines:
+                        self._emit(raw)
+                if finished:
+                    break
+                if not chunk:
+                    time.sleep(0.1)
+        if pending:
+            self._emit(pending)
 
     def poll(self):
         if self.rc is None and self.proc is not None:
@@ -228,7 +254,22 @@ def run_scripts(services, action, timeout):
         runs[service] = run
     next_beat = time.time() + HEARTBEAT_S
     try:
-        while any(run.poll() is None for run in runs.values()):
+        announced = set()
+        while True:
+            states = [run.poll() for run in runs.values()]  # poll every run (no short-circuit)
+            for run in runs.values():  # say at once when a script ends
+                if run.rc is not None and run.service not in announced:
+                    announced.add(run.service)
+                    if run.proc is None:
+                        continue  # missing script: already reported
+                    if run.rc == 0 and run.error is None:
+                        say(run.service, '%s.sh done (%s)' % (action, fmt_duration(run.elapsed)))
+                    else:
+                        say(run.service, '%s.sh FAILED: %s (%s)' % (
+                            action, run.error or 'exit status %s' % run.rc,
+                            fmt_duration(run.elapsed)), sys.stderr)
+            if None not in states:
+                break
             time.sleep(0.1)
             now = time.time()
             for run in runs.values():
@@ -257,7 +298,7 @@ def merge_lab_json(exclude=()):
         data = load_service_json(service)
         if data is not None:
             merged[service] = data
-    tmp = LAB_JSON + '.tmp'
+    tmp = '%s.%d.tmp' % (LAB_JSON, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as out:
         json.dump(merged, out, indent=2, sort_keys=True)
@@ -278,16 +319,14 @@ def cmd_up(services, timeout):
         if run.rc == 0 and run.error is None and load_service_json(service) is None:
             run.error = 'up.sh succeeded but %s is missing or not valid JSON' % (
                 service_json_path(service))
-        if run.rc == 0 and run.error is None:
-            say(service, 'ok (%s)' % fmt_duration(run.elapsed))
-        else:
+        if run.rc != 0 or run.error is not None:
             failed.append(service)
     secrets = known_secrets()
     for service in failed:
         run = runs[service]
         say(service, 'FAILED: %s' % (run.error or 'up.sh exited with status %s' % run.rc),
             sys.stderr)
-        if run.proc is not None:
+        if run.proc is not None and run.rc != 0:
             print_log_tails(service, secrets, since=run.started)
     # lab.json always describes what is up: failed services are left out of it.
     merged = merge_lab_json(exclude=failed)
@@ -306,12 +345,11 @@ def cmd_down(services):
     for service in reversed(services):
         runs = run_scripts([service], 'down', 300)
         run = runs[service]
-        if run.rc == 0 and run.error is None:
-            say(service, 'down')
-        else:
-            say(service, 'FAILED: %s' % (run.error or 'down.sh exited with status %s' % run.rc),
-                sys.stderr)
+        if run.rc != 0 or run.error is not None:
             failed.append(service)
+    stopped = [s for s in services if s not in failed]
+    if os.path.exists(LAB_JSON):  # lab.json describes what is up: drop what was stopped
+        merge_lab_json(exclude=stopped)
     if failed:
         print('lab: FAILED to stop: %s' % ', '.join(failed), file=sys.stderr)
         return 1
@@ -388,7 +426,8 @@ def probe_dns_soa(server, port, zone, timeout=PROBE_TIMEOUT_S):
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
         sock.settimeout(timeout)
-        sock.sendto(packet, (server, int(port)))
+        sock.connect((server, int(port)))  # connected: ICMP "refused" ends the wait at once
+        sock.send(packet)
         deadline = time.time() + timeout
         while True:
             sock.settimeout(max(0.01, deadline - time.time()))

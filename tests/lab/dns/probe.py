@@ -22,9 +22,10 @@ def soa_query(server, port, zone, timeout=1.0):
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         try:
-            sock.sendto(packet, (server, int(port)))
+            sock.connect((server, int(port)))  # connected: ICMP "refused" ends the wait at once
+            sock.send(packet)
             while True:
-                data, _ = sock.recvfrom(4096)
+                data = sock.recv(4096)
                 if len(data) >= 12 and struct.unpack('!H', data[:2])[0] == qid:
                     break
         except OSError as exc:  # timeout, connection refused (ICMP), ...

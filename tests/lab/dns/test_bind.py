@@ -9,21 +9,19 @@ import json
 import os
 import uuid
 
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.reversename
+import dns.tsig
+import dns.tsigkeyring
+import dns.update
+import dns.xfr
+import dns.zone
 import pytest
-
-dns = pytest.importorskip('dns')
-import dns.exception  # noqa: E402
-import dns.message  # noqa: E402
-import dns.query  # noqa: E402
-import dns.rcode  # noqa: E402
-import dns.rdatatype  # noqa: E402
-import dns.resolver  # noqa: E402
-import dns.reversename  # noqa: E402
-import dns.tsig  # noqa: E402
-import dns.tsigkeyring  # noqa: E402
-import dns.update  # noqa: E402
-import dns.xfr  # noqa: E402
-import dns.zone  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -33,7 +31,7 @@ TIMEOUT = 5
 
 
 @pytest.fixture(scope='module')
-def lab():
+def dns_lab():
     if not os.path.exists(DNS_JSON):
         pytest.skip('%s is absent: the lab DNS is not set up '
                     '(run: python tests/lab/lab.py up dns)' % DNS_JSON)
@@ -44,22 +42,22 @@ def lab():
     return conf
 
 
-def _update(lab, zone, signed=True, keyring=None, keyname=None):
+def _update(dns_lab, zone, signed=True, keyring=None, keyname=None):
     if not signed:
         return dns.update.UpdateMessage(zone)
-    return dns.update.UpdateMessage(zone, keyring=keyring or lab['keyring'],
-                                    keyname=keyname or lab['tsig_name'],
-                                    keyalgorithm=lab['algorithm'])
+    return dns.update.UpdateMessage(zone, keyring=keyring or dns_lab['keyring'],
+                                    keyname=keyname or dns_lab['tsig_name'],
+                                    keyalgorithm=dns_lab['algorithm'])
 
 
-def _send(lab, message, tcp=False):
+def _send(dns_lab, message, tcp=False):
     send = dns.query.tcp if tcp else dns.query.udp
-    return send(message, lab['server'], port=lab['port'], timeout=TIMEOUT)
+    return send(message, dns_lab['server'], port=dns_lab['port'], timeout=TIMEOUT)
 
 
-def _lookup(lab, name, rdtype):
+def _lookup(dns_lab, name, rdtype):
     """Answer of the authoritative server for name/rdtype (a list of text rdata)."""
-    response = _send(lab, dns.message.make_query(name, rdtype))
+    response = _send(dns_lab, dns.message.make_query(name, rdtype))
     assert response.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
     found = response.get_rrset(response.answer, dns.name.from_text(name),
                                dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
@@ -67,115 +65,115 @@ def _lookup(lab, name, rdtype):
 
 
 @pytest.fixture
-def host(lab):
+def host(dns_lab):
     """A fresh name in the forward zone; whatever the test adds there is removed."""
     label = 'pytest-%s' % uuid.uuid4().hex[:12]
-    yield label, '%s.%s' % (label, lab['zone'])
-    cleanup = _update(lab, lab['zone'])
+    yield label, '%s.%s' % (label, dns_lab['zone'])
+    cleanup = _update(dns_lab, dns_lab['zone'])
     cleanup.delete(label)
-    _send(lab, cleanup)
+    _send(dns_lab, cleanup)
 
 
-def test_server_answers_soa(lab):
-    assert len(_lookup(lab, lab['zone'], 'SOA')) == 1
-    assert _lookup(lab, 'gw.' + lab['zone'], 'A') == ['10.0.0.1']
+def test_server_answers_soa(dns_lab):
+    assert len(_lookup(dns_lab, dns_lab['zone'], 'SOA')) == 1
+    assert _lookup(dns_lab, 'gw.' + dns_lab['zone'], 'A') == ['10.0.0.1']
 
 
-def test_signed_add_then_query(lab, host):
+def test_signed_add_then_query(dns_lab, host):
     label, fqdn = host
-    update = _update(lab, lab['zone'])
+    update = _update(dns_lab, dns_lab['zone'])
     update.add(label, 300, 'A', '10.1.2.3')
-    response = _send(lab, update)
+    response = _send(dns_lab, update)
     assert response.rcode() == dns.rcode.NOERROR
     assert response.had_tsig  # the server signed its answer with our key
-    assert _lookup(lab, fqdn, 'A') == ['10.1.2.3']
+    assert _lookup(dns_lab, fqdn, 'A') == ['10.1.2.3']
 
 
-def test_signed_add_over_tcp(lab, host):
+def test_signed_add_over_tcp(dns_lab, host):
     label, fqdn = host
-    update = _update(lab, lab['zone'])
+    update = _update(dns_lab, dns_lab['zone'])
     update.add(label, 300, 'TXT', '"over tcp"')
-    assert _send(lab, update, tcp=True).rcode() == dns.rcode.NOERROR
-    assert _lookup(lab, fqdn, 'TXT') == ['"over tcp"']
+    assert _send(dns_lab, update, tcp=True).rcode() == dns.rcode.NOERROR
+    assert _lookup(dns_lab, fqdn, 'TXT') == ['"over tcp"']
 
 
-def test_ptr_in_reverse_zone(lab):
+def test_ptr_in_reverse_zone(dns_lab):
     address = '10.%d.%d.%d' % tuple(uuid.uuid4().bytes[:3])
     ptr_name = dns.reversename.from_address(address).to_text()
-    assert ptr_name.endswith('.' + lab['reverse_zone'])
-    target = 'ptr-test.%s' % lab['zone']
-    update = _update(lab, lab['reverse_zone'])
+    assert ptr_name.endswith('.' + dns_lab['reverse_zone'])
+    target = 'ptr-test.%s' % dns_lab['zone']
+    update = _update(dns_lab, dns_lab['reverse_zone'])
     update.replace(ptr_name, 300, 'PTR', target)
     try:
-        assert _send(lab, update).rcode() == dns.rcode.NOERROR
-        assert _lookup(lab, ptr_name, 'PTR') == [target]
+        assert _send(dns_lab, update).rcode() == dns.rcode.NOERROR
+        assert _lookup(dns_lab, ptr_name, 'PTR') == [target]
     finally:
-        cleanup = _update(lab, lab['reverse_zone'])
+        cleanup = _update(dns_lab, dns_lab['reverse_zone'])
         cleanup.delete(ptr_name)
-        _send(lab, cleanup)
-    assert _lookup(lab, ptr_name, 'PTR') == []
+        _send(dns_lab, cleanup)
+    assert _lookup(dns_lab, ptr_name, 'PTR') == []
 
 
-def test_unsigned_update_is_refused(lab, host):
+def test_unsigned_update_is_refused(dns_lab, host):
     label, fqdn = host
-    update = _update(lab, lab['zone'], signed=False)
+    update = _update(dns_lab, dns_lab['zone'], signed=False)
     update.add(label, 300, 'A', '10.9.9.9')
-    assert _send(lab, update).rcode() == dns.rcode.REFUSED
-    assert _lookup(lab, fqdn, 'A') == []
+    assert _send(dns_lab, update).rcode() == dns.rcode.REFUSED
+    assert _lookup(dns_lab, fqdn, 'A') == []
 
 
-def test_update_with_wrong_secret_fails(lab, host):
+def test_update_with_wrong_secret_fails(dns_lab, host):
     label, fqdn = host
-    wrong = dns.tsigkeyring.from_text({lab['tsig_name']: 'd3JvbmcgbGFiIHNlY3JldCwgMzIgYnl0ZXMgbG9uZyEh'})
-    update = _update(lab, lab['zone'], keyring=wrong)
+    wrong = dns.tsigkeyring.from_text({dns_lab['tsig_name']: 'd3JvbmcgbGFiIHNlY3JldCwgMzIgYnl0ZXMgbG9uZyEh'})
+    update = _update(dns_lab, dns_lab['zone'], keyring=wrong)
     update.add(label, 300, 'A', '10.9.9.8')
     # bind answers NOTAUTH with TSIG error BADSIG, unsigned: dnspython raises.
     with pytest.raises(dns.tsig.PeerBadSignature):
-        _send(lab, update)
-    assert _lookup(lab, fqdn, 'A') == []
+        _send(dns_lab, update)
+    assert _lookup(dns_lab, fqdn, 'A') == []
 
 
-def test_update_with_unknown_key_name_fails(lab, host):
+def test_update_with_unknown_key_name_fails(dns_lab, host):
     label, fqdn = host
-    other = dns.tsigkeyring.from_text({'other-key.': lab['tsig_secret']})
-    update = _update(lab, lab['zone'], keyring=other, keyname='other-key.')
+    other = dns.tsigkeyring.from_text({'other-key.': dns_lab['tsig_secret']})
+    update = _update(dns_lab, dns_lab['zone'], keyring=other, keyname='other-key.')
     update.add(label, 300, 'A', '10.9.9.7')
     with pytest.raises(dns.tsig.PeerBadKey):
-        _send(lab, update)
-    assert _lookup(lab, fqdn, 'A') == []
+        _send(dns_lab, update)
+    assert _lookup(dns_lab, fqdn, 'A') == []
 
 
-def test_delete(lab, host):
+def test_delete(dns_lab, host):
     label, fqdn = host
-    add = _update(lab, lab['zone'])
+    add = _update(dns_lab, dns_lab['zone'])
     add.add(label, 300, 'A', '10.4.4.4')
     add.add(label, 300, 'A', '10.4.4.5')
-    assert _send(lab, add).rcode() == dns.rcode.NOERROR
-    assert _lookup(lab, fqdn, 'A') == ['10.4.4.4', '10.4.4.5']
+    assert _send(dns_lab, add).rcode() == dns.rcode.NOERROR
+    assert _lookup(dns_lab, fqdn, 'A') == ['10.4.4.4', '10.4.4.5']
 
-    one = _update(lab, lab['zone'])
+    one = _update(dns_lab, dns_lab['zone'])
     one.delete(label, 'A', '10.4.4.4')
-    assert _send(lab, one).rcode() == dns.rcode.NOERROR
-    assert _lookup(lab, fqdn, 'A') == ['10.4.4.5']
+    assert _send(dns_lab, one).rcode() == dns.rcode.NOERROR
+    assert _lookup(dns_lab, fqdn, 'A') == ['10.4.4.5']
 
-    everything = _update(lab, lab['zone'])
+    everything = _update(dns_lab, dns_lab['zone'])
     everything.delete(label)
-    assert _send(lab, everything).rcode() == dns.rcode.NOERROR
-    assert _lookup(lab, fqdn, 'A') == []
+    assert _send(dns_lab, everything).rcode() == dns.rcode.NOERROR
+    assert _lookup(dns_lab, fqdn, 'A') == []
 
 
-def test_axfr_needs_the_key(lab, host):
+def test_axfr_needs_the_key(dns_lab, host):
     label, _ = host
-    add = _update(lab, lab['zone'])
+    add = _update(dns_lab, dns_lab['zone'])
     add.add(label, 300, 'A', '10.5.5.5')
-    assert _send(lab, add).rcode() == dns.rcode.NOERROR
+    assert _send(dns_lab, add).rcode() == dns.rcode.NOERROR
 
     zone = dns.zone.from_xfr(dns.query.xfr(
-        lab['server'], lab['zone'], port=lab['port'], timeout=TIMEOUT, lifetime=TIMEOUT,
-        keyring=lab['keyring'], keyname=lab['tsig_name'], keyalgorithm=lab['algorithm']))
+        dns_lab['server'], dns_lab['zone'], port=dns_lab['port'], timeout=TIMEOUT, lifetime=TIMEOUT,
+        keyring=dns_lab['keyring'], keyname=dns_lab['tsig_name'], keyalgorithm=dns_lab['algorithm']))
     assert zone.get_rdataset(label, 'A').to_text().endswith('10.5.5.5')
     assert zone.get_rdataset('gw', 'A') is not None
 
     with pytest.raises(dns.xfr.TransferError, match='REFUSED'):
-        dns.zone.from_xfr(dns.query.xfr(lab['server'], lab['zone'], port=lab['port'],
+        dns.zone.from_xfr(dns.query.xfr(dns_lab['server'], dns_lab['zone'], port=dns_lab['port'],
                                         timeout=TIMEOUT, lifetime=TIMEOUT))

@@ -52,10 +52,13 @@ exec 9>"$LAB_DIR/run/dns.lock"
 flock -w 900 9 || fail "could not lock $LAB_DIR/run/dns.lock"
 
 # The pid in dns.pid is ours only if that process is a named using OUR config.
+# (No "| grep -q" anywhere: with pipefail, grep's early exit can SIGPIPE the
+# writer and turn a match into a failure.)
 ours() {
-    local pid="$1"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
-        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-c $CONF "
+    local pid="$1" cmd
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$cmd" == *" -c $CONF "* ]]
 }
 probe() { "$PY" -I "$HERE/probe.py" "$ADDR" "$PORT" "$ZONE" "${1:-1}" 2>/dev/null; }
 
@@ -154,7 +157,8 @@ CHECK="$(named-checkconf -z "$CONF" 2>&1)" || { mark "named-checkconf -z $CONF";
 # 127.0.0.5 must exist on lo (needs root/CAP_NET_ADMIN).  Not persistent
 # across reboots; down.sh leaves it (harmless: 127/8 is loopback anyway);
 # run/dns.lo-addr records that we added it.
-if ! ip -o addr show 2>/dev/null | grep -qw "inet $ADDR/[0-9]*"; then
+ADDRS=" $(ip -o -4 addr show 2>/dev/null | awk '{print $4}' | tr '\n' ' ')"
+if [[ "$ADDRS" != *" $ADDR/"* ]]; then
     [ "$(id -u)" = 0 ] || fail "$ADDR is not configured on any interface; as root run: ip addr add $ADDR/32 dev lo"
     ip addr add "$ADDR/32" dev lo || fail "could not add $ADDR/32 to lo"
     echo "$ADDR/32" >"$LAB_DIR/run/dns.lo-addr"
@@ -165,7 +169,7 @@ fi
 # /var/cache/bind, /var/lib/bind...; our files live in .lab, so run unconfined.
 PREFIX=()
 if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] \
-        && grep -qs '^named ' /sys/kernel/security/apparmor/profiles; then
+        && [ -n "$(grep -s '^named ' /sys/kernel/security/apparmor/profiles)" ]; then
     if command -v aa-exec >/dev/null 2>&1; then
         PREFIX=(aa-exec -p unconfined --)
     else   # the profile attaches by path: a copy of the binary is not confined

@@ -350,6 +350,11 @@ class LabPve(FakePve):
         for key, value in list(p.items()):
             if re.fullmatch(r'net\d+', key) and value is not None:
                 p[key] = with_mac(value)
+            # PVE allocates a new volume for 'storage:N' (N GiB) or 'storage:cloudinit' on a config update too
+            # (fakepve does it on create only and stores the spec literally).
+            elif (re.fullmatch(r'(ide[0-3]|sata[0-5]|scsi\d+|virtio\d+|efidisk0|tpmstate0)', key) and value
+                  and re.match(r'[^:,/]+:(\d+(\.\d+)?|cloudinit)(,|$)', str(value))):
+                p[key] = self._qm_new_drive(vm.vmid, key, str(value), None)[0]
         return await super()._apply_config(vm, user, p)
 
     def _cloudinit_alloc(self, sid, vmid, fmt=None):
