@@ -24,8 +24,8 @@ for path in (HERE, LAB):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-import pki
-from labpve import LabPve, make_creds
+import pki  # noqa: E402 (after the sys.path set-up above)
+from labpve import LabPve, make_creds  # noqa: E402
 
 LOG = logging.getLogger('labpve.launcher')
 NODES = ['pve1', 'pve2', 'pve3']
