@@ -54,6 +54,7 @@ lab-status:
 
 lint: collection
 	$(VENV)/bin/ruff check plugins tests benchmarks
+	$(VENV)/bin/pycodestyle --max-line-length=160 --ignore=E402,W503,W504,E741,E203 plugins tests
 	cd $(COLL_LINK) && PATH=$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --profile production --offline
 
 sanity: collection

@@ -16,7 +16,7 @@ __metaclass__ = type
 import traceback
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
-    AuthenticationFailed, ConfigurationError, InvalidRequest, NotFound, PermissionDenied, ServerError,
+    AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, NotFound, PermissionDenied, ServerError,
     TLSError, Unavailable,
 )
 
@@ -72,6 +72,13 @@ def _field_errors(body):
             if value:
                 out[prefix + field] = str(value)
     return out
+
+
+class _ResponseError:
+    """Carries a response to ``_typed`` the way pynetbox.RequestError does."""
+
+    def __init__(self, response):
+        self.req = response
 
 
 class NetBoxClient:
@@ -142,6 +149,8 @@ class NetBoxClient:
                                     status=status, hint='give the token\'s user the permission for this object type')
         if status == 404:
             return NotFound('NetBox has no {0}'.format(what), status=status)
+        if status == 409:
+            return Conflict('NetBox cannot do {0}: {1}'.format(what, detail or response.text[:300]), status=status)
         if status in (502, 503, 504):
             return Unavailable('NetBox cannot serve {0} now (HTTP {1})'.format(what, status), status=status)
         return ServerError('NetBox failed {0} (HTTP {1}): {2}'.format(what, status, detail or response.reason),
@@ -169,6 +178,18 @@ class NetBoxClient:
         except ValueError:
             raise InvalidRequest('more than one {0} matches {1}'.format(endpoint, filters))
         return dict(record) if record is not None else None
+
+    def request(self, method, path, data=None, params=None):
+        """A raw API call for what pynetbox does not model well (``available-ips``): path under /api/."""
+        url = '{0}/api/{1}'.format(self.url, path.strip('/') + '/')
+        headers = {'Accept': 'application/json'}
+        token = self.api.token
+        headers['Authorization'] = ('Bearer ' if token.startswith('nbt_') else 'Token ') + token
+        what = '{0} /api/{1}'.format(method, path.strip('/'))
+        response = self._call(what, self.session.request, method, url, json=data, params=params, headers=headers)
+        if response.status_code >= 400:
+            raise self._typed(what, _ResponseError(response))
+        return response.json() if response.content else None
 
     # ---------------------------------------------------------------- writes
 

@@ -271,8 +271,8 @@ class ProxmoxTransport:
             err.not_sent = True
             raise err
         except requests.exceptions.ConnectionError as exc:
-            err = Unavailable('cannot reach {0} at {1}:{2}: {3}'.format(self.product, self.host, self.port,
-                                                                         _reason(exc)), path=path)
+            err = Unavailable('cannot reach {0} at {1}:{2}: {3}'.format(
+                self.product, self.host, self.port, _reason(exc)), path=path)
             err.not_sent = _never_sent(exc)
             raise err
         except requests.exceptions.Timeout:
@@ -333,10 +333,10 @@ class ProxmoxTransport:
             who = getattr(self.auth, 'user', '?')
             token = getattr(self.auth, 'token_id', None)
             who = '{0}!{1}'.format(who, token) if token else who
-            return AuthenticationFailed('{0} at {1}:{2} refused the credentials of {3} ({4}): {5}'.format(
-                self.product, self.host, self.port, who, where, message),
-                                        status=status, path=path,
-                                        hint='check the user, token id and secret (or password)')
+            return AuthenticationFailed(
+                '{0} at {1}:{2} refused the credentials of {3} ({4}): {5}'.format(
+                    self.product, self.host, self.port, who, where, message),
+                status=status, path=path, hint='check the user, token id and secret (or password)')
         pbs_perm = _PBS_PERMISSION.search(message)
         if status == 403 or pbs_perm or (status == 400 and _BARE_PERMISSION.search(message)):
             match = _PERMISSION.search(message)

@@ -27,9 +27,10 @@ the ``storage:N`` volume syntax that allocates a new disk counts **GiB**
 Every error is a :class:`ValueError` whose message names the offending field and value.
 """
 
-from __future__ import absolute_import, annotations, division, print_function  # noqa: UP010
+from __future__ import (absolute_import, division, print_function)
+from __future__ import annotations  # dataclass annotations below use PEP 604/585 syntax on Python 3.9
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 import dataclasses
 import decimal

@@ -276,8 +276,8 @@ class GuestManager:
             data = {'timeout': grace}
             if self.p.get('force'):
                 data['forceStop'] = 1
-            self._act('shut down {0} (timeout {1}s{2})'.format(vmid, grace, ', then force' if self.p.get('force')
-                                                                  else ''), base + '/status/shutdown', data,
+            then = ', then force' if self.p.get('force') else ''
+            self._act('shut down {0} (timeout {1}s{2})'.format(vmid, grace, then), base + '/status/shutdown', data,
                       timeout=grace + 30)
 
     def _act(self, what, path, data, timeout=None):
@@ -299,9 +299,8 @@ class GuestManager:
         if str(config.get('protection', '0')) in ('1', 'True', 'true'):
             raise Conflict('guest {0} ({1!r}) has protection set; it is not removed'.format(vmid, guest.get('name')),
                            hint='set protection: false on it first if it really should go')
-        self.result.update(vmid=vmid, node=node, type=kind, diff={'before': {'vmid': vmid, 'name': guest.get('name'),
-                                                                              'status': guest.get('status')},
-                                                                   'after': {}})
+        before = {'vmid': vmid, 'name': guest.get('name'), 'status': guest.get('status')}
+        self.result.update(vmid=vmid, node=node, type=kind, diff={'before': before, 'after': {}})
         if guest.get('status') == 'running':
             self._act('stop {0}'.format(vmid), base + '/status/stop', {})
         params = {'destroy-unreferenced-disks': 1}

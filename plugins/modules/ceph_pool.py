@@ -107,7 +107,7 @@ notes:
 seealso:
   - module: nbsync.proxmox.ceph_pool_info
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -37,7 +37,7 @@ notes:
 seealso:
   - module: nbsync.proxmox.ceph_pool
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -6,6 +6,8 @@ from __future__ import (absolute_import, division, print_function)  # noqa: UP01
 
 __metaclass__ = type  # noqa: UP001
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,6 +61,15 @@ def pve_apply(job, pl):
     out = {} if pl.action == 'create' else dict(job)
     data = dict(pl.data)
     data.pop('id', None)
+    # PVE's schema for the values (as POST/PUT take them)
+    assert data.get('compress', '0') in ('0', '1', 'gzip', 'lzo', 'zstd'), data
+    assert data.get('mode', 'stop') in ('snapshot', 'suspend', 'stop'), data
+    for key in ('all', 'enabled'):
+        assert data.get(key, 0) in (0, 1), data
+    assert re.match(r'^\d+(,\d+)*$', data.get('vmid', '100')), data
+    for key, value in parse_property_string(data.get('prune-backups', 'keep-all=1')).items():
+        assert key in ('keep-all', 'keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly',
+                       'keep-yearly') and re.match(r'^\d+$', value), data
     for key in pl.delete:
         out.pop(key, None)
     out.update(data)
@@ -232,9 +243,10 @@ retentions = st.one_of(
     st.fixed_dictionaries({}, optional=dict((k, st.integers(0, 50)) for k in (
         'keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly'))).filter(bool))
 selections = st.one_of(
-    st.fixed_dictionaries({'vmids': st.lists(st.integers(100, 2000), min_size=1, max_size=6)}),
+    st.fixed_dictionaries({'vmids': st.lists(st.integers(100, 2000), min_size=1, max_size=6)},
+                          optional={'all': st.just(False)}),
     st.just({'all': True}),
-    st.fixed_dictionaries({'pool': st.sampled_from(['lab', 'prod'])}),
+    st.fixed_dictionaries({'pool': st.sampled_from(['lab', 'prod'])}, optional={'all': st.just(False)}),
     st.just({}))
 options = st.fixed_dictionaries({}, optional={
     'schedule': st.sampled_from(['21:00', 'sat 02:30', 'daily', 'mon..fri 22:00']),

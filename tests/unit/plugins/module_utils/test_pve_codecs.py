@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import (absolute_import, division, print_function)  # noqa: UP010
+from __future__ import (absolute_import, division, print_function)
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 import dataclasses
 
