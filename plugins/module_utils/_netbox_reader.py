@@ -56,6 +56,11 @@ def _merged_defaults(defaults, cluster, role):
     return out
 
 
+def _is_slot_name(name):
+    lowered = (name or '').lower()
+    return any(lowered.startswith(p) and lowered[len(p):].isdigit() for p in DISK_SLOTS)
+
+
 def _disk_slot(name, used, bus):
     """A NetBox virtual disk named like a PVE slot keeps it; others get the next free slot on the bus."""
     lowered = (name or '').lower()
@@ -113,12 +118,17 @@ def to_specs(vms, interfaces, disks, ips, defaults=None, prefixes=None):
         if spec.vcpus is not None and spec.vcpus <= 0:
             spec.errors.append('vcpus: {0} is not a positive count'.format(vm.get('vcpus')))
         bus = conf.get('disk_bus') or 'scsi'
-        used = set()
-        for disk in sorted(by_vm_disk.get(vm['id'], []), key=lambda d: (d.get('name') or '', d['id'])):
-            slot = _disk_slot(disk.get('name'), used, 'rootfs' if kind == 'lxc' and not used else bus)
+        vm_disks = sorted(by_vm_disk.get(vm['id'], []), key=lambda d: (d.get('name') or '', d['id']))
+        # Disks named like a slot keep it; the others then take free slots, so names never collide.
+        used = set(_disk_slot(d.get('name'), (), bus) for d in vm_disks if _is_slot_name(d.get('name')))
+        for position, disk in enumerate(vm_disks):
             if kind == 'lxc':
-                slot = 'rootfs' if not used else 'mp{0}'.format(len(used) - 1)
-            used.add(slot)
+                slot = 'rootfs' if position == 0 else 'mp{0}'.format(position - 1)
+            elif _is_slot_name(disk.get('name')):
+                slot = disk['name'].lower()
+            else:
+                slot = _disk_slot(disk.get('name'), used, bus)
+                used.add(slot)
             size = disk.get('size')
             if size is None or int(size) <= 0:
                 spec.errors.append('virtual disk {0}: size {1} MB is not a positive size'.format(disk.get('name'), size))

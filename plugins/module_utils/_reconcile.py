@@ -19,7 +19,7 @@ import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import NbsyncError
-from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import mac_addresses, plan_config
+from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import plan_config
 from ansible_collections.nbsync.proxmox.plugins.module_utils._model import STATUS_MEANING
 from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
 from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_codecs import format_size

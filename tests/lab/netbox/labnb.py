@@ -145,7 +145,7 @@ def cmd_users(secrets_path):
         if not user.check_password(s['admin_password']):
             user.set_password(s['admin_password'])
             changed.append('password')
-        for attr in ('is_superuser', 'is_staff', 'is_active'):
+        for attr in ('is_superuser', 'is_active'):
             if not getattr(user, attr):
                 setattr(user, attr, True)
                 changed.append(attr)

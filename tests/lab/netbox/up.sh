@@ -29,6 +29,13 @@ start_rqworker() {
         >>"$LOGS/netbox-rqworker.log" 2>&1 </dev/null &)
 }
 
+# HMAC-SHA256(pepper 1, v2 secret): what NetBox stores for our v2 token.
+v2_digest() {
+    "$VENV/bin/python" -c 'import hashlib, hmac, json, sys
+s = json.load(open(sys.argv[1]))
+print(hmac.new(s["pepper"].encode(), s["token_v2_secret"].encode(), hashlib.sha256).hexdigest())' "$SECRETS"
+}
+
 write_json() {
     "$VENV/bin/python" "$NB_HELPER" json "$NB_URL" "$SECRETS" "$LAB/netbox.json"
 }
@@ -54,10 +61,16 @@ fi
 # Database contents: restore a snapshot into an empty database, then migrate
 # (a no-op after a matching snapshot; about 6 min from empty without one).
 if ! live_pid "$GUNICORN_PID" >/dev/null; then
+    snap_name="$(snapshot_name)"
+    stamp="nbsync-lab migrated ${snap_name%.sql.gz}"
     ntables="$(psql_netbox netbox -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")"
+    dbstamp="$(psql_netbox netbox -tAc "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'netbox'")"
     fresh_migrate=0
+    need_migrate=1
+    if [[ "$ntables" != 0 && "$dbstamp" == "$stamp" ]]; then
+        need_migrate=0   # migrated by this lab with exactly these versions
+    fi
     if [[ "$ntables" == 0 ]]; then
-        snap_name="$(snapshot_name)"
         snap=""
         if [[ "${NBSYNC_NETBOX_NO_SNAPSHOT:-0}" != 1 ]]; then
             for cand in "$NB_HERE/snapshot/$snap_name" "$NB_ROOT/snapshot/$snap_name"; do
@@ -76,11 +89,14 @@ if ! live_pid "$GUNICORN_PID" >/dev/null; then
             fresh_migrate=1
         fi
     fi
-    log "manage.py migrate (log: $LOGS/netbox-migrate.log)"
-    t=$SECONDS
-    (cd "$NB_ROOT" && "$VENV/bin/netbox" migrate --no-input) >>"$LOGS/netbox-migrate.log" 2>&1 \
-        || { tail -n 40 "$LOGS/netbox-migrate.log" >&2; die "migrate failed"; }
-    log "migrate done in $((SECONDS - t)) s"
+    if [[ "$need_migrate" == 1 ]]; then
+        log "manage.py migrate (log: $LOGS/netbox-migrate.log)"
+        t=$SECONDS
+        (cd "$NB_ROOT" && "$VENV/bin/netbox" migrate --no-input) >>"$LOGS/netbox-migrate.log" 2>&1 \
+            || { tail -n 40 "$LOGS/netbox-migrate.log" >&2; die "migrate failed"; }
+        log "migrate done in $((SECONDS - t)) s"
+        psql_admin <<<"COMMENT ON DATABASE netbox IS '$stamp';"
+    fi
     if [[ "$fresh_migrate" == 1 ]]; then
         # Keep a local snapshot so that the next fresh database restores in seconds.
         mkdir -p "$NB_ROOT/snapshot"
@@ -90,9 +106,21 @@ if ! live_pid "$GUNICORN_PID" >/dev/null; then
         log "saved local snapshot .lab/netbox/snapshot/$snap_name (commit one with make-snapshot.sh)"
     fi
 
-    # Superuser and API tokens (created if missing, stable across restarts).
-    (cd "$NB_ROOT" && "$VENV/bin/python" "$NB_HELPER" users "$SECRETS") >>"$LOGS/netbox-migrate.log" 2>&1 \
-        || { tail -n 40 "$LOGS/netbox-migrate.log" >&2; die "creating the superuser/tokens failed"; }
+    # Superuser and API tokens (created if missing, stable across restarts). A quick
+    # SQL look first: Django takes long to start, so only run it when something is missing.
+    have_tokens="$(psql_netbox netbox -tA <<SQL
+SELECT count(*) FROM users_token t JOIN users_user u ON u.id = t.user_id
+ WHERE u.username = 'admin' AND u.is_superuser AND u.is_active AND t.enabled
+   AND ((t.version = 1 AND t.plaintext = '$(secret token_v1)')
+     OR (t.version = 2 AND t.key = '$(secret token_v2_key)' AND t.pepper_id = 1
+         AND t.hmac_digest = '$(v2_digest)'));
+SQL
+)"
+    if [[ "$have_tokens" != 2 ]]; then
+        log "creating the superuser admin and its API tokens"
+        (cd "$NB_ROOT" && "$VENV/bin/python" "$NB_HELPER" users "$SECRETS") >>"$LOGS/netbox-migrate.log" 2>&1 \
+            || { tail -n 40 "$LOGS/netbox-migrate.log" >&2; die "creating the superuser/tokens failed"; }
+    fi
 
     rm -f "$GUNICORN_PID"
     log "starting gunicorn on $NB_HOSTPORT (log: $LOGS/netbox.log)"

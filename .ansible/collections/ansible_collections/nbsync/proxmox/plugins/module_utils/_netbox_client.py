@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 nbsync.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The NetBox API client on pynetbox: paged bulk reads, bulk writes, typed errors.
+
+Endpoints are named as pynetbox attributes joined by dots:
+``virtualization.virtual_machines``, ``ipam.ip_addresses``,
+``plugins.netbox_dns.records``.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import traceback
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
+    AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, NotFound, PermissionDenied, ServerError,
+    TLSError, Unavailable,
+)
+
+try:
+    import requests
+    import pynetbox
+    HAS_PYNETBOX = True
+    PYNETBOX_IMPORT_ERROR = None
+    _SessionBase = requests.Session
+except ImportError:
+    HAS_PYNETBOX = False
+    PYNETBOX_IMPORT_ERROR = traceback.format_exc()
+    _SessionBase = object
+
+DEFAULT_TIMEOUT = 60
+DEFAULT_WORKERS = 4
+
+
+class _VerifyingSession(_SessionBase):
+    """A requests session whose TLS choice is passed with every request.
+
+    requests lets ``REQUESTS_CA_BUNDLE`` replace a ``Session.verify`` set to a CA
+    path or to False; passing ``verify`` per request is the way to keep the
+    user's choice. The timeout is applied to every request for the same reason.
+    """
+
+    def __init__(self, verify, timeout):
+        super(_VerifyingSession, self).__init__()
+        self._verify = verify
+        self._timeout = timeout
+        self.request_count = 0
+
+    def request(self, method, url, **kwargs):
+        kwargs['verify'] = self._verify
+        kwargs.setdefault('timeout', self._timeout)
+        self.request_count += 1
+        return super(_VerifyingSession, self).request(method, url, **kwargs)
+
+
+def _field_errors(body):
+    """NetBox's 400 body: {"field": ["msg"]} or a list of those for bulk calls -> {"field": "msg"}."""
+    out = {}
+    items = body if isinstance(body, list) else [body]
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        prefix = '[{0}].'.format(index) if isinstance(body, list) and len(body) > 1 else ''
+        for field, value in item.items():
+            if isinstance(value, list):
+                value = ' '.join(str(v) for v in value)
+            elif isinstance(value, dict):
+                value = '; '.join('{0}: {1}'.format(k, v) for k, v in value.items())
+            if value:
+                out[prefix + field] = str(value)
+    return out
+
+
+class _ResponseError:
+    """Carries a response to ``_typed`` the way pynetbox.RequestError does."""
+
+    def __init__(self, response):
+        self.req = response
+
+
+class NetBoxClient:
+    """NetBox API calls the collection makes; every failure is a typed NbsyncError."""
+
+    def __init__(self, url, token, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
+                 max_workers=DEFAULT_WORKERS, threading=True):
+        if not HAS_PYNETBOX:
+            raise ConfigurationError('the Python library pynetbox is required', hint='pip install pynetbox')
+        if not url:
+            raise ConfigurationError('netbox_url is required', hint='set netbox_url or NETBOX_API')
+        if not token:
+            raise ConfigurationError('netbox_token is required', hint='set netbox_token or NETBOX_TOKEN')
+        self.url = url.rstrip('/')
+        verify = (ca_path or True) if validate_certs else False
+        self.session = _VerifyingSession(verify, timeout)
+        self.api = pynetbox.api(self.url, token=token, threading=threading, max_workers=max_workers)
+        self.api.http_session = self.session
+
+    def __repr__(self):
+        return 'NetBoxClient(url={0!r}, token=<hidden>)'.format(self.url)
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(params.get('netbox_url'), params.get('netbox_token'),
+                   validate_certs=params.get('netbox_validate_certs', True), ca_path=params.get('netbox_ca_path'),
+                   timeout=params.get('read_timeout') or DEFAULT_TIMEOUT)
+
+    @property
+    def request_count(self):
+        return self.session.request_count
+
+    # ------------------------------------------------------------ plumbing
+
+    def endpoint(self, name):
+        """'virtualization.virtual_machines' -> the pynetbox Endpoint."""
+        node = self.api
+        for part in name.split('.'):
+            node = getattr(node, part)
+        return node
+
+    def _call(self, what, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except pynetbox.RequestError as exc:
+            raise self._typed(what, exc)
+        except requests.exceptions.SSLError as exc:
+            raise TLSError('TLS verification of NetBox at {0} failed: {1}'.format(self.url, exc.__class__.__name__),
+                           hint='give the CA with netbox_ca_path, or set netbox_validate_certs=false on a trusted network')
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise Unavailable('cannot reach NetBox at {0} ({1}): {2}'.format(self.url, what, exc.__class__.__name__))
+
+    def _typed(self, what, exc):
+        response = exc.req
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        detail = body.get('detail') if isinstance(body, dict) else None
+        if status == 400:
+            return InvalidRequest('NetBox refused {0}'.format(what), status=status, field_errors=_field_errors(body))
+        if status in (401, 403) and detail and ('token' in detail.lower() or 'credentials' in detail.lower()):
+            return AuthenticationFailed('NetBox refused the token ({0}): {1}'.format(what, detail), status=status,
+                                        hint='check netbox_token (v1: 40 hex digits; v2: nbt_<key>.<secret>)')
+        if status == 403:
+            return PermissionDenied('NetBox denied {0}: {1}'.format(what, detail or 'permission denied'),
+                                    status=status, hint='give the token\'s user the permission for this object type')
+        if status == 404:
+            return NotFound('NetBox has no {0}'.format(what), status=status)
+        if status == 409:
+            return Conflict('NetBox cannot do {0}: {1}'.format(what, detail or response.text[:300]), status=status)
+        if status in (502, 503, 504):
+            return Unavailable('NetBox cannot serve {0} now (HTTP {1})'.format(what, status), status=status)
+        return ServerError('NetBox failed {0} (HTTP {1}): {2}'.format(what, status, detail or response.reason),
+                           status=status)
+
+    # ----------------------------------------------------------------- reads
+
+    def status(self):
+        return self._call('GET /api/status/', self.api.status)
+
+    def list(self, endpoint, **filters):
+        """Every object matching the filters as plain dicts, paged (in parallel threads where possible).
+
+        A filter value that is a list is sent as a repeated parameter (``id=[1, 2]``): one call for many ids.
+        """
+        ep = self.endpoint(endpoint)
+        records = self._call('list of {0}'.format(endpoint), lambda: list(ep.filter(**filters) if filters else ep.all()))
+        return [dict(r) for r in records]
+
+    def get(self, endpoint, **filters):
+        """One object as a dict, or None if none matches; ValueError-free: two matches raise InvalidRequest."""
+        ep = self.endpoint(endpoint)
+        try:
+            record = self._call('{0} {1}'.format(endpoint, filters), ep.get, **filters)
+        except ValueError:
+            raise InvalidRequest('more than one {0} matches {1}'.format(endpoint, filters))
+        return dict(record) if record is not None else None
+
+    def request(self, method, path, data=None, params=None):
+        """A raw API call for what pynetbox does not model well (``available-ips``): path under /api/."""
+        url = '{0}/api/{1}'.format(self.url, path.strip('/') + '/')
+        headers = {'Accept': 'application/json'}
+        token = self.api.token
+        headers['Authorization'] = ('Bearer ' if token.startswith('nbt_') else 'Token ') + token
+        what = '{0} /api/{1}'.format(method, path.strip('/'))
+        response = self._call(what, self.session.request, method, url, json=data, params=params, headers=headers)
+        if response.status_code >= 400:
+            raise self._typed(what, _ResponseError(response))
+        return response.json() if response.content else None
+
+    # ---------------------------------------------------------------- writes
+
+    def create(self, endpoint, items):
+        """Bulk create: one POST for a list of objects; returns the created objects as dicts."""
+        if not items:
+            return []
+        ep = self.endpoint(endpoint)
+        created = self._call('create of {0} {1}'.format(len(items), endpoint), ep.create, list(items))
+        return [dict(r) for r in (created if isinstance(created, list) else [created])]
+
+    def update(self, endpoint, items):
+        """Bulk update: one PATCH for a list of partial objects, each with its ``id``."""
+        if not items:
+            return []
+        for item in items:
+            if 'id' not in item:
+                raise ConfigurationError('bulk update of {0} needs an id in every item'.format(endpoint))
+        ep = self.endpoint(endpoint)
+        updated = self._call('update of {0} {1}'.format(len(items), endpoint), ep.update, list(items))
+        return [dict(r) for r in updated]
+
+    def delete(self, endpoint, ids):
+        """Bulk delete by id: one DELETE. Deleting what is already gone counts as done."""
+        ids = list(ids)
+        if not ids:
+            return True
+        ep = self.endpoint(endpoint)
+        try:
+            return self._call('delete of {0} {1}'.format(len(ids), endpoint), ep.delete, ids)
+        except NotFound:
+            return True

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 nbsync.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Read NetBox's desired VMs into the neutral model with a fixed number of paged list calls.
+
+The calls do not grow with the number of VMs: clusters, VMs, interfaces (by
+cluster), virtual disks, IP addresses of VM interfaces and (only when an
+address must be allocated) prefixes, each one paged list. They are joined here.
+``to_specs`` is pure (NetBox JSON in, VmSpec out) and unit-tested on its own.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils._model import DiskSpec, NicSpec, VmSpec
+
+CLUSTER_TYPE = 'proxmox'
+# Custom fields the collection creates on first use (name -> definition).
+VM_FIELDS = {
+    'proxmox_vmid': {'type': 'integer', 'label': 'Proxmox vmid', 'description': 'Set by nbsync.proxmox'},
+    'proxmox_node': {'type': 'text', 'label': 'Proxmox node', 'description': 'Set by nbsync.proxmox'},
+    'proxmox_type': {'type': 'text', 'label': 'Proxmox guest type (qemu or lxc)'},
+    'proxmox_template': {'type': 'text', 'label': 'Proxmox template to clone from'},
+    'proxmox_storage': {'type': 'text', 'label': 'Proxmox target storage'},
+}
+INTERFACE_FIELDS = {
+    'proxmox_bridge': {'type': 'text', 'label': 'Proxmox bridge'},
+}
+PREFIX_FIELDS = {
+    'proxmox_gateway': {'type': 'text', 'label': 'Gateway for guests in this prefix'},
+}
+DISK_SLOTS = ('scsi', 'virtio', 'sata', 'ide')
+MIB = 1024 * 1024
+
+
+def _ref(obj, attr='name'):
+    return obj.get(attr) if isinstance(obj, dict) else None
+
+
+def _value(obj):
+    """NetBox choice fields are {"value": ..., "label": ...}."""
+    return obj.get('value') if isinstance(obj, dict) else obj
+
+
+def _merged_defaults(defaults, cluster, role):
+    out = {}
+    for key, value in (defaults or {}).items():
+        if key not in ('clusters', 'roles'):
+            out[key] = value
+    out.update(((defaults or {}).get('clusters') or {}).get(cluster) or {})
+    out.update(((defaults or {}).get('roles') or {}).get(role) or {})
+    return out
+
+
+def _disk_slot(name, used, bus):
+    """A NetBox virtual disk named like a PVE slot keeps it; others get the next free slot on the bus."""
+    lowered = (name or '').lower()
+    for prefix in DISK_SLOTS:
+        if lowered.startswith(prefix) and lowered[len(prefix):].isdigit():
+            return lowered
+    index = 0
+    while '{0}{1}'.format(bus, index) in used:
+        index += 1
+    return '{0}{1}'.format(bus, index)
+
+
+def to_specs(vms, interfaces, disks, ips, defaults=None, prefixes=None):
+    """Join NetBox's lists into VmSpec objects (pure).
+
+    vms, interfaces, disks, ips, prefixes: lists of NetBox API dicts. defaults: the documented variables
+    (template, storage, bridge, disk_bus, ciuser, sshkeys, nameserver, searchdomain, per cluster/role).
+    Problems (a missing template, a zero memory, a duplicate MAC) go to spec.errors, never raised.
+    """
+    by_vm_if = {}
+    for iface in interfaces:
+        by_vm_if.setdefault(iface['virtual_machine']['id'], []).append(iface)
+    by_vm_disk = {}
+    for disk in disks:
+        by_vm_disk.setdefault(disk['virtual_machine']['id'], []).append(disk)
+    by_if_ip = {}
+    for ip in ips:
+        if ip.get('assigned_object_type') == 'virtualization.vminterface' and ip.get('assigned_object_id'):
+            by_if_ip.setdefault(ip['assigned_object_id'], []).append(ip)
+    prefix_index = _prefix_index(prefixes or [])
+    specs = []
+    for vm in vms:
+        cf = vm.get('custom_fields') or {}
+        cluster = _ref(vm.get('cluster'))
+        role = _ref(vm.get('role'), 'slug')
+        conf = _merged_defaults(defaults, cluster, role)
+        kind = (cf.get('proxmox_type') or conf.get('type') or 'qemu').lower()
+        spec = VmSpec(
+            name=vm['name'], cluster=cluster, status=_value(vm.get('status')), kind=kind,
+            vmid=cf.get('proxmox_vmid'), node=cf.get('proxmox_node') or conf.get('node'),
+            vcpus=int(float(vm['vcpus'])) if vm.get('vcpus') not in (None, '') else None,
+            memory=vm.get('memory'), tags=[t.get('name') for t in vm.get('tags') or []],
+            template=cf.get('proxmox_template') or conf.get('template'),
+            storage=cf.get('proxmox_storage') or conf.get('storage'), netbox_id=vm['id'], role=role,
+            tenant=_ref(vm.get('tenant'), 'slug'), site=_ref(vm.get('site'), 'slug'),
+            ciuser=conf.get('ciuser'), sshkeys=conf.get('sshkeys'), nameserver=conf.get('nameserver'),
+            searchdomain=conf.get('searchdomain'), pool=conf.get('pool'),
+        )
+        if cluster is None:
+            spec.errors.append('cluster: the VM has no cluster; assign it to a Proxmox cluster in NetBox')
+        if kind not in ('qemu', 'lxc'):
+            spec.errors.append("custom field proxmox_type: {0!r} is not 'qemu' or 'lxc'".format(kind))
+        if spec.memory is not None and int(spec.memory) <= 0:
+            spec.errors.append('memory: {0} MB is not a positive size'.format(spec.memory))
+        if spec.vcpus is not None and spec.vcpus <= 0:
+            spec.errors.append('vcpus: {0} is not a positive count'.format(vm.get('vcpus')))
+        bus = conf.get('disk_bus') or 'scsi'
+        used = set()
+        for disk in sorted(by_vm_disk.get(vm['id'], []), key=lambda d: (d.get('name') or '', d['id'])):
+            slot = _disk_slot(disk.get('name'), used, 'rootfs' if kind == 'lxc' and not used else bus)
+            if kind == 'lxc':
+                slot = 'rootfs' if not used else 'mp{0}'.format(len(used) - 1)
+            used.add(slot)
+            size = disk.get('size')
+            if size is None or int(size) <= 0:
+                spec.errors.append('virtual disk {0}: size {1} MB is not a positive size'.format(disk.get('name'), size))
+                continue
+            spec.disks.append(DiskSpec(slot, int(size) * MIB, storage=spec.storage, netbox_id=disk['id'],
+                                       name=disk.get('name')))
+        macs = {}
+        for index, iface in enumerate(sorted(by_vm_if.get(vm['id'], []), key=lambda i: (i.get('name') or '', i['id']))):
+            vlan = iface.get('untagged_vlan') or {}
+            mac = _ref(iface.get('primary_mac_address'), 'mac_address') or iface.get('mac_address')
+            mac = mac.upper() if mac else None
+            icf = iface.get('custom_fields') or {}
+            addresses = sorted((ip['address'] for ip in by_if_ip.get(iface['id'], [])),
+                               key=lambda a: (ipaddress.ip_interface(a).version, a))
+            nic = NicSpec(slot='net{0}'.format(index), name=iface.get('name'), netbox_id=iface['id'], mac=mac,
+                          bridge=icf.get('proxmox_bridge') or conf.get('bridge'), vlan=vlan.get('vid'),
+                          ips=addresses, mtu=iface.get('mtu'))
+            prefix = _prefix_for(prefix_index, addresses, vlan.get('id'), role)
+            if prefix:
+                nic.prefix_id = prefix['id']
+                nic.gateway = (prefix.get('custom_fields') or {}).get('proxmox_gateway')
+            if mac:
+                if mac in macs:
+                    spec.errors.append('interfaces {0} and {1}: both have MAC {2}; give each NIC its own MAC'.format(
+                        macs[mac], iface.get('name'), mac))
+                macs[mac] = iface.get('name')
+            if not nic.bridge:
+                spec.errors.append('interface {0}: no bridge (custom field proxmox_bridge or defaults bridge)'
+                                   .format(iface.get('name')))
+            spec.nics.append(nic)
+        if vm.get('primary_ip4'):
+            spec.dns_name = None
+        specs.append(spec)
+    return specs
+
+
+def _prefix_index(prefixes):
+    out = []
+    for prefix in prefixes:
+        try:
+            net = ipaddress.ip_network(prefix['prefix'], strict=False)
+        except ValueError:
+            continue
+        out.append((net, prefix))
+    # most specific first
+    out.sort(key=lambda item: -item[0].prefixlen)
+    return out
+
+
+def _prefix_for(index, addresses, vlan_id, role):
+    """The prefix an interface's address lives in, else the one on its VLAN, else one for the VM role."""
+    for address in addresses:
+        ip = ipaddress.ip_interface(address).ip
+        for net, prefix in index:
+            if ip in net:
+                return prefix
+    if vlan_id is not None:
+        for _net, prefix in index:
+            if (prefix.get('vlan') or {}).get('id') == vlan_id:
+                return prefix
+    if role:
+        for _net, prefix in index:
+            if _ref(prefix.get('role'), 'slug') == role:
+                return prefix
+    return None
+
+
+class NetBoxReader:
+    """The paged list calls behind ``to_specs``; the number of calls does not depend on the VM count."""
+
+    def __init__(self, netbox):
+        self.nb = netbox
+
+    def proxmox_clusters(self):
+        return self.nb.list('virtualization.clusters', type=CLUSTER_TYPE)
+
+    def read(self, defaults=None, cluster_names=None, tags=None, roles=None, names=None):
+        clusters = self.proxmox_clusters()
+        if cluster_names:
+            clusters = [c for c in clusters if c['name'] in cluster_names]
+        if not clusters:
+            return [], clusters
+        ids = [c['id'] for c in clusters]
+        filters = {'cluster_id': ids}
+        if tags:
+            filters['tag'] = list(tags)
+        if roles:
+            filters['role'] = list(roles)
+        if names:
+            filters['name'] = list(names)
+        vms = self.nb.list('virtualization.virtual_machines', **filters)
+        if not vms:
+            return [], clusters
+        interfaces = self.nb.list('virtualization.interfaces', cluster_id=ids)
+        wanted = set(v['id'] for v in vms)
+        interfaces = [i for i in interfaces if i['virtual_machine']['id'] in wanted]
+        disks = [d for d in self.nb.list('virtualization.virtual_disks') if d['virtual_machine']['id'] in wanted]
+        ips = self.nb.list('ipam.ip_addresses', assigned_object_type='virtualization.vminterface')
+        prefixes = self.nb.list('ipam.prefixes')
+        return to_specs(vms, interfaces, disks, ips, defaults, prefixes), clusters
+
+    def ensure_custom_fields(self, check_mode=False):
+        """Create the collection's custom fields on first use; returns the names created (or to create)."""
+        existing = set(cf['name'] for cf in self.nb.list('extras.custom_fields', name__isw='proxmox_'))
+        wanted = []
+        for fields, object_type in ((VM_FIELDS, 'virtualization.virtualmachine'),
+                                    (INTERFACE_FIELDS, 'virtualization.vminterface'),
+                                    (PREFIX_FIELDS, 'ipam.prefix')):
+            for name, definition in fields.items():
+                if name not in existing:
+                    item = dict(definition, name=name, object_types=[object_type])
+                    item.setdefault('label', name)
+                    wanted.append(item)
+        if wanted and not check_mode:
+            self.nb.create('extras.custom_fields', wanted)
+        return [w['name'] for w in wanted]

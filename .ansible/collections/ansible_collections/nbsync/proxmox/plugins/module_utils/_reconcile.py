@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 nbsync.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""NetBox -> Proxmox: read both sides, plan per VM (pure), apply with a bounded pool, write back.
+
+``plan_vm`` is pure: a desired VmSpec, the guest PVE lists (or None) and its
+config in, a VmPlan out. ``Reconciler`` does the I/O around it: the bulk reads,
+IP allocation, applying each plan through ``GuestManager`` (the same executor
+the ``proxmox_vm_clone`` module uses), and writing vmid, node and MACs back to
+NetBox. One VM's failure is recorded and the others go on.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import ipaddress
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import NbsyncError
+from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import mac_addresses, plan_config
+from ansible_collections.nbsync.proxmox.plugins.module_utils._model import STATUS_MEANING
+from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
+from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_codecs import format_size
+from ansible_collections.nbsync.proxmox.plugins.module_utils._vm_clone import GuestManager
+
+DEFAULT_CONCURRENCY = 4
+
+
+class VmPlan:
+    """What one VM needs: ``action`` is create, update, remove, noop, skip or fail."""
+
+    def __init__(self, spec, action, reasons=None, params=None, guest=None, error=None):
+        self.spec = spec
+        self.action = action
+        self.reasons = list(reasons or [])
+        self.params = params or {}
+        self.guest = guest
+        self.error = error
+
+    def report(self):
+        return {'name': self.spec.name, 'cluster': self.spec.cluster, 'status': self.spec.status,
+                'action': self.action, 'changes': self.reasons, 'vmid': self.guest and int(self.guest['vmid']),
+                'error': self.error}
+
+
+def desired_options(spec):
+    """The proxmox_vm_clone options a VmSpec asks for (only what NetBox says; None = leave alone)."""
+    opts = {'cores': spec.vcpus, 'memory': spec.memory, 'tags': spec.tags or None,
+            'ciuser': spec.ciuser if spec.kind == 'qemu' else None,
+            'sshkeys': spec.sshkeys if spec.kind == 'qemu' else None,
+            'nameserver': spec.nameserver if spec.kind == 'qemu' else None,
+            'searchdomain': spec.searchdomain if spec.kind == 'qemu' else None}
+    opts['disks'] = [{'name': d.slot, 'size': format_size(d.size), 'storage': d.storage,
+                      'mp': '/mnt/{0}'.format(d.slot) if spec.kind == 'lxc' and d.slot != 'rootfs' else None}
+                     for d in spec.disks] or None
+    nics, ipconfig = [], []
+    for nic in spec.nics:
+        v4 = [a for a in nic.ips if ipaddress.ip_interface(a).version == 4]
+        v6 = [a for a in nic.ips if ipaddress.ip_interface(a).version == 6]
+        entry = {'name': nic.slot, 'bridge': nic.bridge, 'tag': nic.vlan, 'macaddr': nic.mac, 'mtu': nic.mtu}
+        cfg = {'ip': v4[0] if v4 else None, 'gw': nic.gateway if v4 else None, 'ip6': v6[0] if v6 else None}
+        if spec.kind == 'lxc':
+            entry.update(interface=nic.name if nic.name and nic.name.startswith('eth') else None, **cfg)
+        else:
+            ipconfig.append(cfg if (v4 or v6) else {'ip': 'dhcp'})
+        nics.append(entry)
+    opts['nics'] = nics or None
+    opts['ipconfig'] = ipconfig or None
+    return opts
+
+
+def _power_of(guest):
+    return None if guest is None else guest.get('status')
+
+
+def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
+    """Decide what one VM needs (pure). guest: its /cluster/resources entry or None; config: its config."""
+    meaning = STATUS_MEANING.get(spec.status)
+    if spec.errors:
+        return VmPlan(spec, 'fail', error='; '.join(spec.errors))
+    if meaning is None:
+        return VmPlan(spec, 'fail', error='status {0!r} is not one the collection knows'.format(spec.status))
+    if spec.status == 'failed':
+        return VmPlan(spec, 'skip', ['status failed: left alone'], guest=guest)
+    if guests_named and len(guests_named) > 1 and guest is None:
+        return VmPlan(spec, 'fail', error='name {0!r} matches {1} guests (vmids {2}); set proxmox_vmid in NetBox'
+                      .format(spec.name, len(guests_named), ', '.join(str(g['vmid']) for g in guests_named)))
+    if not meaning['exists']:
+        if guest is None:
+            return VmPlan(spec, 'noop')
+        if spec.status == 'planned':
+            return VmPlan(spec, 'skip', ['status planned but guest {0} exists in Proxmox: left alone'
+                                         .format(guest['vmid'])], guest=guest)
+        if not allow_delete:
+            return VmPlan(spec, 'skip', ['decommissioning: removal of guest {0} not allowed in this run '
+                                         '(set allow_delete)'.format(guest['vmid'])], guest=guest)
+        if str((config or {}).get('protection', '0')) in ('1', 'True', 'true'):
+            return VmPlan(spec, 'fail', error='guest {0} has Proxmox protection set; it is never deleted'
+                          .format(guest['vmid']), guest=guest)
+        return VmPlan(spec, 'remove', ['remove guest {0} on {1}'.format(guest['vmid'], guest['node']),
+                                       'delete it and its IP addresses from NetBox'],
+                      params={'vmid': int(guest['vmid']), 'state': 'absent', 'purge': True}, guest=guest)
+    state = {'running': 'started', 'stopped': 'stopped', 'paused': 'present'}[meaning['power']]
+    params = dict(desired_options(spec), name=spec.name, state=state, template=spec.template,
+                  storage=spec.storage, node=spec.node, vmid=spec.vmid, pool=spec.pool, force=True)
+    if guest is None:
+        if not spec.template:
+            return VmPlan(spec, 'fail', error='no template to clone from: set custom field proxmox_template or '
+                                              'defaults template for cluster {0}'.format(spec.cluster))
+        return VmPlan(spec, 'create', ['clone from {0}'.format(spec.template)], params=params)
+    params['vmid'] = int(guest['vmid'])
+    params['node'] = None
+    try:
+        cfg_plan = plan_config(desired_options(spec), config or {}, kind=guest['type'], name=spec.name)
+    except NbsyncError as err:
+        return VmPlan(spec, 'fail', error=str(err), guest=guest)
+    reasons = cfg_plan.tracker.reasons()
+    power = _power_of(guest)
+    if meaning['power'] == 'running' and power != 'running':
+        reasons.append('power: {0} -> running'.format(power))
+    if meaning['power'] == 'stopped' and power == 'running':
+        reasons.append('power: running -> stopped')
+    if reasons:
+        return VmPlan(spec, 'update', reasons, params=params, guest=guest)
+    return VmPlan(spec, 'noop', guest=guest)
+
+
+class Reconciler:
+    """One NetBox -> Proxmox run over every VM of the selected Proxmox clusters."""
+
+    def __init__(self, netbox, pve_factory, defaults=None, check_mode=False, allow_delete=False,
+                 concurrency=DEFAULT_CONCURRENCY, timeout=600):
+        self.nb = netbox
+        self.pve_factory = pve_factory      # cluster name -> new PveClient (one per thread)
+        self.defaults = defaults or {}
+        self.check = check_mode
+        self.allow_delete = allow_delete
+        self.concurrency = max(1, int(concurrency))
+        self.timeout = timeout
+        self.reader = NetBoxReader(netbox)
+
+    # ---------------------------------------------------------------------- run
+
+    def run(self, clusters=None, tags=None, roles=None, names=None):
+        created_fields = self.reader.ensure_custom_fields(check_mode=self.check)
+        specs, nb_clusters = self.reader.read(self.defaults, clusters, tags, roles, names)
+        plans = self.plan(specs)
+        if not self.check:
+            self._allocate_ips(plans)
+        results = self._apply_all(plans)
+        if not self.check:
+            self._write_back(results)
+        return self._summary(results, created_fields, nb_clusters)
+
+    def plan(self, specs):
+        by_cluster = {}
+        for spec in specs:
+            by_cluster.setdefault(spec.cluster, []).append(spec)
+        plans = []
+        for cluster, members in sorted(by_cluster.items(), key=lambda kv: str(kv[0])):
+            try:
+                pve = self.pve_factory(cluster)
+                resources = pve.cluster_resources('vm')
+            except NbsyncError as err:
+                plans.extend(VmPlan(s, 'fail', error='cluster {0}: {1}'.format(cluster, err)) for s in members)
+                continue
+            guests = [r for r in resources if r.get('type') in ('qemu', 'lxc') and not r.get('template')]
+            matched = []
+            for spec in members:
+                guest, named = self._match(spec, guests)
+                matched.append((spec, guest, named))
+            configs = self._configs(cluster, [g for _s, g, _n in matched if g is not None])
+            for spec, guest, named in matched:
+                config = configs.get(int(guest['vmid'])) if guest else None
+                if isinstance(config, NbsyncError):
+                    plans.append(VmPlan(spec, 'fail', error=str(config), guest=guest))
+                    continue
+                plans.append(plan_vm(spec, guest, config, self.allow_delete, named))
+        return plans
+
+    @staticmethod
+    def _match(spec, guests):
+        """Identity is (cluster, vmid, type); the name only adopts a guest NetBox has no vmid for yet."""
+        if spec.vmid is not None:
+            guest = next((g for g in guests if int(g['vmid']) == int(spec.vmid)), None)
+            if guest is not None and guest.get('name') != spec.name:
+                spec.errors.append('proxmox_vmid {0}: belongs to guest {1!r}, not {2!r}'.format(
+                    spec.vmid, guest.get('name'), spec.name))
+            if guest is not None and guest.get('type') != spec.kind:
+                spec.errors.append('proxmox_vmid {0}: is a {1} guest, NetBox says {2}'.format(
+                    spec.vmid, guest.get('type'), spec.kind))
+            return guest, None
+        named = [g for g in guests if g.get('name') == spec.name]
+        return (named[0] if len(named) == 1 else None), named
+
+    def _configs(self, cluster, guests):
+        """The config of each matched guest: what /cluster/resources lacks, read concurrently with a bound."""
+        def read(guest):
+            try:
+                pve = self.pve_factory(cluster)
+                return int(guest['vmid']), pve.guest_config(guest['node'], guest['type'], guest['vmid'], current=False)
+            except NbsyncError as err:
+                return int(guest['vmid']), err
+        if not guests:
+            return {}
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return dict(pool.map(read, guests))
+
+    # -------------------------------------------------------------------- apply
+
+    def _apply_all(self, plans):
+        todo = [p for p in plans if p.action in ('create', 'update', 'remove')]
+        done = [(p, None) for p in plans if p.action not in ('create', 'update', 'remove')]
+        if self.check or not todo:
+            return done + [(p, None) for p in todo]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            done.extend(pool.map(self._apply_one, todo))
+        return done
+
+    def _apply_one(self, plan):
+        try:
+            pve = self.pve_factory(plan.spec.cluster)
+            result = GuestManager(pve, dict(plan.params, timeout=self.timeout)).run()
+            plan.reasons = result.get('actions') or plan.reasons
+            return plan, result
+        except NbsyncError as err:
+            plan.action, plan.error = 'fail', str(err)
+            return plan, None
+
+    def _allocate_ips(self, plans):
+        """An interface without an address gets the next free one of its prefix (NetBox's available-ips)."""
+        for plan in plans:
+            if plan.action not in ('create', 'update'):
+                continue
+            for nic in plan.spec.nics:
+                if nic.ips or nic.prefix_id is None:
+                    continue
+                try:
+                    created = self.nb.request('POST', 'ipam/prefixes/{0}/available-ips'.format(nic.prefix_id), data={
+                        'assigned_object_type': 'virtualization.vminterface', 'assigned_object_id': nic.netbox_id,
+                        'dns_name': plan.spec.name, 'status': 'active',
+                        'description': 'allocated by nbsync.proxmox'})
+                except NbsyncError as err:
+                    plan.action, plan.error = 'fail', 'interface {0}: no address from prefix {1}: {2}'.format(
+                        nic.name, nic.prefix_id, err)
+                    break
+                address = created[0]['address'] if isinstance(created, list) else created['address']
+                nic.ips.append(address)
+                plan.reasons.append('allocated {0} to {1}'.format(address, nic.name))
+                wanted = desired_options(plan.spec)
+                plan.params = dict(plan.params, nics=wanted['nics'], ipconfig=wanted['ipconfig'])
+                if ipaddress.ip_interface(address).version == 4:
+                    plan.primary_ip4 = created[0]['id'] if isinstance(created, list) else created['id']
+
+    def _write_back(self, results):
+        """vmid, node and type as custom fields; MACs PVE assigned; primary IPs allocated. Bulk calls."""
+        vm_updates, mac_creates, removed = [], [], []
+        for plan, result in results:
+            spec = plan.spec
+            if plan.action == 'remove' and result:
+                removed.append(spec)
+                continue
+            if not result or result.get('vmid') is None:
+                continue
+            cf = {'proxmox_vmid': result['vmid'], 'proxmox_node': result.get('node'), 'proxmox_type': result.get('type')}
+            update = {}
+            if (spec.vmid, spec.node, spec.kind) != (cf['proxmox_vmid'], cf['proxmox_node'], cf['proxmox_type']) \
+                    or spec.vmid is None:
+                update['custom_fields'] = cf
+            if getattr(plan, 'primary_ip4', None):
+                update['primary_ip4'] = plan.primary_ip4
+            if update:
+                update['id'] = spec.netbox_id
+                vm_updates.append(update)
+            macs = result.get('mac_addresses') or {}
+            for nic in spec.nics:
+                if not nic.mac and macs.get(nic.slot) and nic.netbox_id:
+                    mac_creates.append((nic, macs[nic.slot]))
+        try:
+            if vm_updates:
+                self.nb.update('virtualization.virtual_machines', vm_updates)
+            if mac_creates:
+                made = self.nb.create('dcim.mac_addresses', [
+                    {'mac_address': mac, 'assigned_object_type': 'virtualization.vminterface',
+                     'assigned_object_id': nic.netbox_id} for nic, mac in mac_creates])
+                self.nb.update('virtualization.interfaces', [
+                    {'id': nic.netbox_id, 'primary_mac_address': m['id']} for (nic, _mac), m in zip(mac_creates, made)])
+            for spec in removed:
+                ips = self.nb.list('ipam.ip_addresses', virtual_machine_id=spec.netbox_id)
+                self.nb.delete('ipam.ip_addresses', [ip['id'] for ip in ips])
+                self.nb.delete('virtualization.virtual_machines', [spec.netbox_id])
+        except NbsyncError as err:
+            for plan, _result in results:
+                if plan.action in ('create', 'update', 'remove') and not plan.error:
+                    plan.error = 'done in Proxmox, but writing back to NetBox failed: {0}; the next run ' \
+                                 'finishes it'.format(err)
+
+    # ------------------------------------------------------------------- report
+
+    def _summary(self, results, created_fields, nb_clusters):
+        outcome = {'create': 'created', 'update': 'updated', 'remove': 'removed', 'noop': 'unchanged',
+                   'skip': 'skipped', 'fail': 'failed'}
+        vms, counts = [], dict((v, 0) for v in outcome.values())
+        for plan, _result in results:
+            entry = plan.report()
+            entry['result'] = outcome[plan.action]
+            if plan.error and plan.action != 'fail':
+                entry['warning'] = plan.error
+            counts[entry['result']] += 1
+            vms.append(entry)
+        vms.sort(key=lambda e: (str(e['cluster']), e['name']))
+        changed = any(e['result'] in ('created', 'updated', 'removed') for e in vms) or bool(created_fields)
+        return {'changed': changed, 'summary': counts, 'vms': vms, 'custom_fields_created': created_fields,
+                'clusters': sorted(c['name'] for c in nb_clusters)}

@@ -1,0 +1,218 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 nbsync.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: netbox_vm_sync
+short_description: Make Proxmox VE match the VMs documented in NetBox
+version_added: 0.1.0
+description:
+  - Reads the VMs of NetBox's Proxmox clusters (cluster type C(proxmox)) with a fixed number of paged list
+    calls, reads each Proxmox cluster with one C(/cluster/resources) call plus the configs of matched guests
+    (concurrently, bounded by O(concurrency)), plans each VM with a pure function and applies the plans.
+  - Creates missing guests by cloning, updates CPU, memory, disks, NICs, tags and cloud-init of existing ones,
+    sets the power state the NetBox status asks for, and writes the vmid, node and MAC addresses Proxmox
+    chose back to NetBox. Interfaces without an address get the next free one of their prefix.
+  - One VM's failure never stops the others; RV(vms) reports each VM as created, updated, unchanged, removed,
+    skipped or failed (with the reason), and RV(summary) counts them.
+  - The NetBox contract (statuses, custom fields, defaults) is in the collection's C(docs/netbox-contract.md).
+extends_documentation_fragment:
+  - nbsync.proxmox.netbox
+attributes:
+  check_mode:
+    support: full
+    description: Reads both sides and reports the plan per VM; writes to neither.
+  diff_mode:
+    support: none
+    description: The per-field changes are in RV(vms[].changes).
+options:
+  clusters:
+    description:
+      - Proxmox API credentials per NetBox cluster, by the NetBox cluster's name. Keep them in ansible-vault;
+        they never come from NetBox.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the cluster in NetBox.
+        type: str
+        required: true
+      api_host:
+        description: A node of the cluster.
+        type: str
+        required: true
+      api_port:
+        description: API port.
+        type: int
+        default: 8006
+      api_user:
+        description: User owning the token (with O(clusters[].api_token_id) and O(clusters[].api_token_secret)).
+        type: str
+      api_token_id:
+        description: Token id.
+        type: str
+      api_token_secret:
+        description: Token secret.
+        type: str
+      api_token:
+        description: Whole token, V(user@realm!id=secret).
+        type: str
+      validate_certs:
+        description: Verify TLS.
+        type: bool
+        default: true
+      ca_path:
+        description: CA file for the cluster's certificate.
+        type: path
+      fingerprint:
+        description: SHA-256 fingerprint to pin.
+        type: str
+  defaults:
+    description:
+      - What a VM leaves out (template, storage, bridge, disk_bus, ciuser, sshkeys, nameserver, searchdomain,
+        pool, node), at the top level and per cluster (C(clusters.<name>)) and per role (C(roles.<slug>)).
+    type: dict
+    default: {}
+  limit_clusters:
+    description: Only these NetBox clusters.
+    type: list
+    elements: str
+  limit_tags:
+    description: Only VMs with one of these tags (slugs).
+    type: list
+    elements: str
+  limit_roles:
+    description: Only VMs with one of these roles (slugs).
+    type: list
+    elements: str
+  limit_names:
+    description: Only these VMs.
+    type: list
+    elements: str
+  allow_delete:
+    description:
+      - Remove guests of VMs in status C(decommissioning) (and then their NetBox objects and IP addresses).
+        Without it they are reported as skipped. A guest with Proxmox protection is never removed.
+    type: bool
+    default: false
+  concurrency:
+    description: How many VMs are read and applied at the same time.
+    type: int
+    default: 4
+  timeout:
+    description: Seconds one VM's Proxmox tasks may take.
+    type: int
+    default: 600
+author:
+  - nbsync.proxmox developers
+'''
+
+EXAMPLES = r'''
+- name: Make Proxmox match NetBox
+  nbsync.proxmox.netbox_vm_sync:
+    netbox_url: https://netbox.example.com
+    netbox_token: "{{ vault_netbox_token }}"
+    clusters: "{{ vault_proxmox_clusters }}"
+    defaults:
+      template: debian12-cloudinit
+      storage: ceph-rbd
+      bridge: vmbr0
+      clusters:
+        dc1:
+          nameserver: 10.0.0.2
+    limit_tags: [web]
+  register: sync
+'''
+
+RETURN = r'''
+summary:
+  description: How many VMs ended in each result.
+  returned: always
+  type: dict
+  sample: {"created": 1, "updated": 2, "unchanged": 40, "removed": 0, "skipped": 1, "failed": 0}
+vms:
+  description: One entry per VM, with its result, the field-level changes and any error.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "web1", "cluster": "dc1", "status": "active", "result": "updated", "vmid": 104,
+            "changes": ["set memory: 2048 -> 4096"], "error": null}]
+custom_fields_created:
+  description: Custom fields the collection created in NetBox on this run (or would, in check mode).
+  returned: always
+  type: list
+  elements: str
+clusters:
+  description: The NetBox clusters of type proxmox that were read.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils import _module
+from ansible_collections.nbsync.proxmox.plugins.module_utils._arg_specs import netbox_argument_spec
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_client import NetBoxClient
+from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_client import PveClient
+from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+
+
+def pve_factory(clusters):
+    by_name = dict((c['name'], c) for c in clusters)
+
+    def make(name):
+        params = by_name.get(name)
+        if params is None:
+            raise ConfigurationError('cluster {0!r} has no credentials in clusters (the vaulted variables)'.format(name),
+                                     hint='add an entry with name {0!r}, api_host and a token'.format(name))
+        return PveClient.from_params(params)
+    return make
+
+
+def sync(module):
+    p = module.params
+    reconciler = Reconciler(NetBoxClient.from_params(p), pve_factory(p['clusters']), defaults=p['defaults'],
+                            check_mode=module.check_mode, allow_delete=p['allow_delete'],
+                            concurrency=p['concurrency'], timeout=p['timeout'])
+    return reconciler.run(clusters=p['limit_clusters'], tags=p['limit_tags'], roles=p['limit_roles'],
+                          names=p['limit_names'])
+
+
+def main():
+    spec = netbox_argument_spec()
+    spec.update(
+        clusters=dict(type='list', elements='dict', required=True, options=dict(
+            name=dict(type='str', required=True),
+            api_host=dict(type='str', required=True),
+            api_port=dict(type='int', default=8006),
+            api_user=dict(type='str'),
+            api_token_id=dict(type='str', no_log=False),
+            api_token_secret=dict(type='str', no_log=True),
+            api_token=dict(type='str', no_log=True),
+            validate_certs=dict(type='bool', default=True),
+            ca_path=dict(type='path'),
+            fingerprint=dict(type='str'),
+        )),
+        defaults=dict(type='dict', default={}),
+        limit_clusters=dict(type='list', elements='str'),
+        limit_tags=dict(type='list', elements='str'),
+        limit_roles=dict(type='list', elements='str'),
+        limit_names=dict(type='list', elements='str'),
+        allow_delete=dict(type='bool', default=False),
+        concurrency=dict(type='int', default=4),
+        timeout=dict(type='int', default=600),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    _module.run(module, sync, netbox=True)
+
+
+if __name__ == '__main__':
+    main()

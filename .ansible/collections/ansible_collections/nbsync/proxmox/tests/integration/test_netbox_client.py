@@ -1,0 +1,91 @@
+"""The NetBox client against the lab's real NetBox (both token versions, bulk calls, typed errors)."""
+
+import uuid
+
+import pytest
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils import _errors as E
+from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_client import NetBoxClient
+
+
+@pytest.fixture(scope='module')
+def nb(lab):
+    return NetBoxClient(lab['netbox']['url'], lab['netbox']['token'])
+
+
+@pytest.fixture(scope='module')
+def cluster(nb):
+    """A throwaway cluster (with its type) for this module's VMs; removed afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    ctype = nb.create('virtualization.cluster_types', [{'name': 'it-' + tag, 'slug': 'it-' + tag}])[0]
+    cl = nb.create('virtualization.clusters', [{'name': 'it-cluster-' + tag, 'type': ctype['id']}])[0]
+    yield cl
+    vms = nb.list('virtualization.virtual_machines', cluster_id=cl['id'])
+    nb.delete('virtualization.virtual_machines', [v['id'] for v in vms])
+    nb.delete('virtualization.clusters', [cl['id']])
+    nb.delete('virtualization.cluster_types', [ctype['id']])
+
+
+@pytest.mark.parametrize('which', ['token', 'token_v2'])
+def test_both_token_versions_work(lab, which):
+    token = lab['netbox'][which]
+    assert token.startswith('nbt_') == (which == 'token_v2')
+    status = NetBoxClient(lab['netbox']['url'], token).status()
+    assert status['netbox-version'].startswith('4.')
+    assert 'netbox_dns' in status['plugins']
+
+
+def test_wrong_token_is_a_clear_error_without_the_secret(lab):
+    bad = 'nbt_aaaaaaaaaaaa.' + 'f' * 40
+    client = NetBoxClient(lab['netbox']['url'], bad)
+    with pytest.raises(E.AuthenticationFailed) as info:
+        client.list('virtualization.virtual_machines')
+    assert 'netbox_token' in str(info.value)
+    assert bad not in str(info.value) and 'f' * 40 not in repr(info.value.to_dict())
+    assert bad not in repr(client)
+
+
+def test_unreachable_netbox_is_unavailable():
+    client = NetBoxClient('http://127.0.0.1:9', '0123456789abcdef0123456789abcdef01234567')
+    with pytest.raises(E.Unavailable) as info:
+        client.status()
+    assert '127.0.0.1:9' in str(info.value)
+
+
+def test_bulk_create_list_update_delete_in_one_call_each(nb, cluster):
+    names = ['it-vm-{0}'.format(i) for i in range(25)]
+    before = nb.request_count
+    created = nb.create('virtualization.virtual_machines',
+                        [{'name': n, 'cluster': cluster['id'], 'status': 'planned', 'memory': 1024} for n in names])
+    assert nb.request_count - before == 1
+    assert sorted(v['name'] for v in created) == names
+
+    listed = nb.list('virtualization.virtual_machines', cluster_id=cluster['id'])
+    assert sorted(v['name'] for v in listed) == names
+
+    before = nb.request_count
+    nb.update('virtualization.virtual_machines', [{'id': v['id'], 'memory': 2048} for v in created])
+    assert nb.request_count - before == 1
+    by_ids = nb.list('virtualization.virtual_machines', id=[v['id'] for v in created[:5]])
+    assert [v['memory'] for v in by_ids] == [2048] * 5
+
+    before = nb.request_count
+    nb.delete('virtualization.virtual_machines', [v['id'] for v in created])
+    assert nb.request_count - before == 1
+    assert nb.list('virtualization.virtual_machines', cluster_id=cluster['id']) == []
+
+
+def test_field_errors_are_carried(nb, cluster):
+    with pytest.raises(E.InvalidRequest) as info:
+        nb.create('virtualization.virtual_machines', [{'name': 'it-bad', 'cluster': cluster['id'], 'status': 'bogus'}])
+    assert 'status' in info.value.field_errors
+    assert 'bogus' in info.value.field_errors['status']
+
+
+def test_get_absent_is_none_not_an_error(nb):
+    assert nb.get('virtualization.virtual_machines', name='no-such-vm-' + uuid.uuid4().hex) is None
+
+
+def test_plugin_endpoint(nb):
+    zones = nb.list('plugins.netbox_dns.zones')
+    assert isinstance(zones, list)

@@ -1,0 +1,107 @@
+"""The Proxmox Backup Server client against the lab's PBS fake."""
+
+import os
+
+import pytest
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils import _errors as E
+from ansible_collections.nbsync.proxmox.plugins.module_utils._pbs_client import PbsClient
+
+
+@pytest.fixture(scope='session')
+def pbs_params(pbs_lab):
+    def make(token='token', **overrides):
+        tok = pbs_lab[token]
+        params = dict(pbs_api_host=pbs_lab['host'], pbs_api_port=pbs_lab['port'], pbs_api_user=tok['user'],
+                      pbs_api_token_id=tok['token_id'], pbs_api_token_secret=tok['secret'],
+                      pbs_ca_path=pbs_lab['ca_file'], retries=2)
+        params.update(overrides)
+        return params
+    return make
+
+
+def test_token_auth_lists_datastores(pbs_params):
+    pbs = PbsClient.from_params(pbs_params())
+    assert pbs.version()['version']
+    assert {'store1', 'store2'} <= {d['name'] for d in pbs.datastores()}
+
+
+def test_one_string_token_form(pbs_lab, pbs_params):
+    tok = pbs_lab['token']
+    params = pbs_params(pbs_api_token_id=None, pbs_api_token_secret=None, pbs_api_user=None,
+                        pbs_api_token='{user}!{token_id}:{secret}'.format(**tok))
+    assert PbsClient.from_params(params).datastores()
+
+
+def test_password_login(pbs_lab, pbs_params):
+    params = pbs_params(pbs_api_token_id=None, pbs_api_token_secret=None, pbs_api_user=pbs_lab['user'],
+                        pbs_api_password=pbs_lab['password'])
+    assert PbsClient.from_params(params).datastores()
+
+
+def test_wrong_token_is_clear_and_secret_free(pbs_lab, pbs_params):
+    wrong = 'not-the-secret-1234'
+    with pytest.raises(E.AuthenticationFailed) as info:
+        PbsClient.from_params(pbs_params(pbs_api_token_secret=wrong)).datastores()
+    assert '{user}!{token_id}'.format(**pbs_lab['token']) in str(info.value)
+    assert wrong not in str(info.value)
+
+
+def test_tls_default_on_and_wrong_ca(pbs_lab, pbs_params):
+    with pytest.raises(E.TLSError):
+        PbsClient.from_params(pbs_params(pbs_ca_path=None)).version()
+    wrong = os.path.join(os.path.dirname(pbs_lab['ca_file']), 'wrong-ca.pem')
+    with pytest.raises(E.TLSError):
+        PbsClient.from_params(pbs_params(pbs_ca_path=wrong)).version()
+    assert PbsClient.from_params(pbs_params(pbs_ca_path=None, pbs_fingerprint=pbs_lab['fingerprint'])).version()
+
+
+def test_missing_datastore_is_not_found(pbs_params):
+    with pytest.raises(E.NotFound) as info:
+        PbsClient.from_params(pbs_params()).get('/config/datastore/nope')
+    assert "no such datastore 'nope'" in str(info.value)
+
+
+def test_read_only_token_is_denied_with_privilege(pbs_params, pbs_control):
+    ro = PbsClient.from_params(pbs_params(token='readonly_token'))
+    with pytest.raises(E.PermissionDenied) as info:
+        ro.post('/config/verify', data={'id': 'it-verify-ro', 'store': 'store1'})
+    assert info.value.privilege == 'Datastore.Verify'
+    assert info.value.acl_path == '/datastore/store1'
+    assert 'grant Datastore.Verify on /datastore/store1' in str(info.value)
+
+
+def test_invalid_schedule_carries_pbs_message(pbs_params, pbs_control):
+    pbs = PbsClient.from_params(pbs_params())
+    with pytest.raises(E.InvalidRequest) as info:
+        pbs.post('/config/verify', data={'id': 'it-bad', 'store': 'store1', 'schedule': 'every blue moon'})
+    assert 'schedule' in str(info.value) and 'every blue moon' in str(info.value)
+
+
+def test_job_run_is_waited_on_and_digest_read(pbs_params, pbs_control):
+    pbs = PbsClient.from_params(pbs_params())
+    pbs.post('/config/verify', data={'id': 'it-verify', 'store': 'store1', 'schedule': 'daily'})
+    data, digest = pbs.transport.get_with_digest('/config/verify/it-verify')
+    assert data['store'] == 'store1' and len(digest) == 64
+    upid = pbs.post('/admin/verify/it-verify/run')
+    assert pbs.wait_for_task(upid, timeout=30)['exitstatus'] == 'OK'
+
+
+def test_failing_task_raises_with_exit_status(pbs_params, pbs_control):
+    pbs = PbsClient.from_params(pbs_params())
+    pbs_control.fault('task_fail', message='verification failed - chunk missing')
+    upid = pbs.post('/admin/verify/verify-store1/run')
+    with pytest.raises(E.TaskFailed) as info:
+        pbs.wait_for_task(upid, timeout=30)
+    assert 'chunk missing' in info.value.exitstatus
+
+
+def test_stuck_task_times_out(pbs_params, pbs_control):
+    import time
+    pbs = PbsClient.from_params(pbs_params())
+    pbs_control.fault('task_hang')
+    upid = pbs.post('/admin/verify/verify-store1/run')
+    started = time.monotonic()
+    with pytest.raises(E.TaskTimeout):
+        pbs.wait_for_task(upid, timeout=1.0)
+    assert 1.0 <= time.monotonic() - started < 2.0

@@ -1,0 +1,128 @@
+"""Pure parts of NetBox -> Proxmox: NetBox JSON -> VmSpec, and the per-VM plan; plan -> apply -> plan is empty."""
+
+import copy
+
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import to_specs
+from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import desired_options, plan_vm
+from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import plan_config
+
+DEFAULTS = {'template': 'debian12-cloudinit', 'storage': 'local-lvm', 'bridge': 'vmbr0',
+            'clusters': {'lab': {'ciuser': 'ops'}}, 'roles': {'db': {'template': 'ubuntu2404-cloudinit'}}}
+
+
+def vm(id_, name, status='active', vcpus=2, memory=2048, role=None, cf=None, cluster='lab'):
+    return {'id': id_, 'name': name, 'status': {'value': status}, 'cluster': {'id': 1, 'name': cluster} if cluster else None,
+            'role': {'slug': role} if role else None, 'vcpus': vcpus, 'memory': memory, 'tags': [{'name': 'web'}],
+            'custom_fields': cf or {}, 'primary_ip4': None}
+
+
+def iface(id_, vm_id, name, mac=None, vlan=None):
+    return {'id': id_, 'virtual_machine': {'id': vm_id}, 'name': name, 'mtu': None,
+            'primary_mac_address': {'mac_address': mac} if mac else None,
+            'untagged_vlan': {'id': vlan, 'vid': vlan} if vlan else None, 'custom_fields': {}}
+
+
+def disk(id_, vm_id, name, size_mb):
+    return {'id': id_, 'virtual_machine': {'id': vm_id}, 'name': name, 'size': size_mb}
+
+
+def ip(id_, iface_id, address):
+    return {'id': id_, 'address': address, 'assigned_object_type': 'virtualization.vminterface',
+            'assigned_object_id': iface_id}
+
+
+def test_to_specs_joins_and_applies_defaults():
+    specs = to_specs([vm(1, 'web1'), vm(2, 'db1', role='db', cf={'proxmox_vmid': 120, 'proxmox_type': 'qemu'})],
+                     [iface(10, 1, 'eth0', vlan=20), iface(11, 1, 'eth1', mac='bc:24:11:00:00:01')],
+                     [disk(20, 1, 'disk0', 10240), disk(21, 1, 'virtio1', 2048)],
+                     [ip(30, 10, '10.20.0.5/24')], DEFAULTS,
+                     [{'id': 5, 'prefix': '10.20.0.0/24', 'vlan': {'id': 20}, 'custom_fields': {'proxmox_gateway': '10.20.0.1'}}])
+    web, db = specs
+    assert web.template == 'debian12-cloudinit' and db.template == 'ubuntu2404-cloudinit'
+    assert web.ciuser == 'ops' and db.vmid == 120
+    assert [(d.slot, d.size) for d in web.disks] == [('scsi0', 10 << 30), ('virtio1', 2 << 30)]
+    nics = [(n.slot, n.vlan, n.ips, n.mac) for n in web.nics]
+    assert nics == [('net0', 20, ['10.20.0.5/24'], None), ('net1', None, [], 'BC:24:11:00:00:01')]
+    assert web.nics[0].gateway == '10.20.0.1' and web.nics[0].prefix_id == 5
+    assert not web.errors
+
+
+def test_bad_input_is_collected_per_vm():
+    specs = to_specs([vm(1, 'nocluster', cluster=None), vm(2, 'zero', memory=0), vm(3, 'dupmac')],
+                     [iface(10, 3, 'eth0', mac='BC:24:11:00:00:01'), iface(11, 3, 'eth1', mac='bc:24:11:00:00:01')],
+                     [disk(20, 2, 'd', -1)], [], DEFAULTS)
+    errors = dict((s.name, ' '.join(s.errors)) for s in specs)
+    assert 'no cluster' in errors['nocluster']
+    assert 'memory: 0 MB' in errors['zero'] and 'virtual disk d' in errors['zero']
+    assert 'both have MAC BC:24:11:00:00:01' in errors['dupmac']
+    assert all(plan_vm(s, None, None).action == 'fail' for s in specs)
+
+
+def _spec(status='active', **kw):
+    spec = to_specs([vm(1, 'web1', status=status, **kw)], [iface(10, 1, 'eth0')], [disk(20, 1, 'scsi0', 10240)],
+                    [ip(30, 10, '10.20.0.5/24')], DEFAULTS)[0]
+    return spec
+
+
+GUEST = {'vmid': 101, 'name': 'web1', 'type': 'qemu', 'node': 'pve1', 'status': 'running'}
+CONFIG = {'cores': 2, 'memory': '2048', 'tags': 'web', 'ciuser': 'ops',
+          'scsi0': 'local-lvm:vm-101-disk-0,size=10G', 'net0': 'virtio=BC:24:11:AA:BB:CC,bridge=vmbr0',
+          'ipconfig0': 'ip=10.20.0.5/24', 'ide2': 'local-lvm:vm-101-cloudinit,media=cdrom'}
+
+
+def test_status_transitions():
+    assert plan_vm(_spec('planned'), None, None).action == 'noop'
+    assert plan_vm(_spec('active'), None, None).action == 'create'
+    assert plan_vm(_spec('active'), GUEST, CONFIG).action == 'noop'
+    stopped = dict(GUEST, status='stopped')
+    assert plan_vm(_spec('active'), stopped, CONFIG).reasons == ['power: stopped -> running']
+    assert plan_vm(_spec('offline'), GUEST, CONFIG).reasons == ['power: running -> stopped']
+    assert plan_vm(_spec('staged'), stopped, CONFIG).action == 'noop'
+    assert plan_vm(_spec('failed'), GUEST, CONFIG).action == 'skip'
+    assert plan_vm(_spec('planned'), GUEST, CONFIG).action == 'skip'
+
+
+def test_decommissioning_is_guarded():
+    assert plan_vm(_spec('decommissioning'), GUEST, CONFIG).action == 'skip'
+    assert plan_vm(_spec('decommissioning'), GUEST, CONFIG, allow_delete=True).action == 'remove'
+    protected = plan_vm(_spec('decommissioning'), GUEST, dict(CONFIG, protection=1), allow_delete=True)
+    assert protected.action == 'fail' and 'protection' in protected.error
+    assert plan_vm(_spec('decommissioning'), None, None, allow_delete=True).action == 'noop'
+
+
+def test_changes_have_field_reasons_and_shrink_fails():
+    more = _spec(memory=4096)
+    assert 'memory: 2048 -> 4096' in plan_vm(more, GUEST, CONFIG).reasons
+    small = plan_vm(_spec(), GUEST, dict(CONFIG, scsi0='local-lvm:vm-101-disk-0,size=20G'))
+    assert small.action == 'fail' and 'shrinking' in small.error
+
+
+def test_name_matching_two_guests_is_reported():
+    twins = [dict(GUEST, vmid=101), dict(GUEST, vmid=102)]
+    plan = plan_vm(_spec(), None, None, guests_named=twins)
+    assert plan.action == 'fail' and '101, 102' in plan.error
+
+
+def _apply(config, spec):
+    """What the executor leaves behind: the planned config set/resized."""
+    cfg_plan = plan_config(desired_options(spec), config, name=spec.name)
+    out = dict(config)
+    out.update(dict((k, str(v)) for k, v in cfg_plan.set.items()))
+    for key, size in cfg_plan.resize:
+        out[key] = out[key].rsplit(',size=', 1)[0] + ',size=' + size
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 32), st.sampled_from([512, 1024, 2048, 8192]), st.sampled_from([10240, 20480, 51200]),
+       st.sampled_from([None, 10, 20]), st.lists(st.sampled_from(['web', 'db', 'prod']), unique=True))
+def test_plan_apply_plan_is_empty_for_generated_netbox_states(vcpus, memory, disk_mb, vlan, tags):
+    nb_vm = vm(1, 'web1', vcpus=vcpus, memory=memory)
+    nb_vm['tags'] = [{'name': t} for t in tags]
+    spec = to_specs([nb_vm], [iface(10, 1, 'eth0', vlan=vlan)], [disk(20, 1, 'scsi0', disk_mb)],
+                    [ip(30, 10, '10.20.0.5/24')], DEFAULTS)[0]
+    config = _apply(copy.deepcopy(CONFIG), spec)
+    again = plan_vm(spec, GUEST, config)
+    assert again.action == 'noop', again.reasons

@@ -1,0 +1,245 @@
+"""NetBox -> Proxmox against the lab: real NetBox, fakepve, real ansible-playbook runs.
+
+One NetBox cluster (unique per session) holds VMs of each kind and status; each step runs the module
+through ansible-playbook and checks both servers afterwards, not the module's word for it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_client import NetBoxClient
+from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
+from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_client import PveClient
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
+TAG = uuid.uuid4().hex[:6]
+CLUSTER = 'it-{0}'.format(TAG)
+
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files: [{vars_file}]
+  tasks:
+    - name: sync
+      nbsync.proxmox.netbox_vm_sync:
+        netbox_url: "{{{{ netbox_url }}}}"
+        netbox_token: "{{{{ netbox_token }}}}"
+        clusters: "{{{{ clusters }}}}"
+        defaults: "{{{{ defaults }}}}"
+        limit_clusters: ["{cluster}"]
+        allow_delete: "{{{{ allow_delete | default(false) }}}}"
+        timeout: 120
+      register: result
+    - name: keep the result
+      ansible.builtin.copy:
+        content: "{{{{ result | to_json }}}}"
+        dest: "{result_file}"
+        mode: "0600"
+"""
+
+
+@pytest.fixture(scope='module')
+def nb(lab):
+    return NetBoxClient(lab['netbox']['url'], lab['netbox']['token'])
+
+
+@pytest.fixture(scope='module')
+def pve(lab):
+    tok = lab['pve']['token']
+    return PveClient.from_params(dict(api_host=lab['pve']['host'], api_port=lab['pve']['port'], api_user=tok['user'],
+                                      api_token_id=tok['token_id'], api_token_secret=tok['secret'],
+                                      ca_path=lab['pve']['ca_file']))
+
+
+def _get_or_create(nb, endpoint, lookup, extra=None):
+    found = nb.get(endpoint, **lookup)
+    return found or nb.create(endpoint, [dict(lookup, **(extra or {}))])[0]
+
+
+@pytest.fixture(scope='module')
+def world(nb, pve, lab):
+    """Seed NetBox with a Proxmox cluster and VMs in every interesting shape."""
+    pve_control_reset(lab)
+    NetBoxReader(nb).ensure_custom_fields()
+    ctype = _get_or_create(nb, 'virtualization.cluster_types', {'slug': 'proxmox'}, {'name': 'Proxmox'})
+    cluster = nb.create('virtualization.clusters', [{'name': CLUSTER, 'type': ctype['id']}])[0]
+    vlan = nb.create('ipam.vlans', [{'vid': 20, 'name': 'it-v20-' + TAG}])[0]
+    prefix = nb.create('ipam.prefixes', [{'prefix': '10.{0}.20.0/29'.format(int(TAG[:2], 16)), 'vlan': vlan['id'],
+                                          'custom_fields': {'proxmox_gateway': '10.{0}.20.1'.format(int(TAG[:2], 16))}}])[0]
+    # reserve .1 (the gateway) so the first allocation is .2
+    nb.create('ipam.ip_addresses', [{'address': '10.{0}.20.1/29'.format(int(TAG[:2], 16)), 'description': 'gateway'}])
+    vms = nb.create('virtualization.virtual_machines', [
+        {'name': 'web-' + TAG, 'cluster': cluster['id'], 'status': 'active', 'vcpus': 2, 'memory': 2048},
+        {'name': 'ct-' + TAG, 'cluster': cluster['id'], 'status': 'staged', 'vcpus': 1, 'memory': 1024,
+         'custom_fields': {'proxmox_type': 'lxc', 'proxmox_template': 'debian12-lxc'}},
+        {'name': 'plan-' + TAG, 'cluster': cluster['id'], 'status': 'planned', 'vcpus': 1, 'memory': 512},
+        {'name': 'bad-' + TAG, 'cluster': cluster['id'], 'status': 'active', 'vcpus': 1, 'memory': 512,
+         'custom_fields': {'proxmox_template': 'no-such-template'}},
+    ])
+    by_name = dict((v['name'].split('-')[0], v) for v in vms)
+    ifaces = nb.create('virtualization.interfaces', [
+        {'virtual_machine': by_name['web']['id'], 'name': 'eth0', 'mode': 'access', 'untagged_vlan': vlan['id']},
+        {'virtual_machine': by_name['web']['id'], 'name': 'eth1', 'custom_fields': {'proxmox_bridge': 'vmbr1'}},
+        {'virtual_machine': by_name['ct']['id'], 'name': 'eth0'},
+    ])
+    nb.create('ipam.ip_addresses', [{'address': '10.99.{0}.9/24'.format(int(TAG[2:4], 16)),
+                                     'assigned_object_type': 'virtualization.vminterface',
+                                     'assigned_object_id': ifaces[1]['id']},
+                                    {'address': '10.98.{0}.5/24'.format(int(TAG[2:4], 16)),
+                                     'assigned_object_type': 'virtualization.vminterface',
+                                     'assigned_object_id': ifaces[2]['id']}])
+    nb.create('virtualization.virtual_disks', [
+        {'virtual_machine': by_name['web']['id'], 'name': 'scsi0', 'size': 10240},
+        {'virtual_machine': by_name['web']['id'], 'name': 'data', 'size': 2048},
+        {'virtual_machine': by_name['web']['id'], 'name': 'sata1', 'size': 1024},
+        {'virtual_machine': by_name['ct']['id'], 'name': 'root', 'size': 6144},
+    ])
+    yield {'cluster': cluster, 'vms': by_name, 'ifaces': ifaces, 'prefix': prefix, 'vlan': vlan}
+    for vm in nb.list('virtualization.virtual_machines', cluster_id=cluster['id']):
+        ips = nb.list('ipam.ip_addresses', virtual_machine_id=vm['id'])
+        nb.delete('ipam.ip_addresses', [i['id'] for i in ips])
+        nb.delete('virtualization.virtual_machines', [vm['id']])
+    gw = nb.list('ipam.ip_addresses', parent=prefix['prefix'])
+    nb.delete('ipam.ip_addresses', [i['id'] for i in gw])
+    nb.delete('ipam.prefixes', [prefix['id']])
+    nb.delete('ipam.vlans', [vlan['id']])
+    nb.delete('virtualization.clusters', [cluster['id']])
+    pve_control_reset(lab)
+
+
+def pve_control_reset(lab):
+    import requests
+    requests.post(lab['pve']['control_url'] + '/reset', json={}, verify=lab['pve']['ca_file'], timeout=30,
+                  headers={'X-Lab-Control': lab['pve']['control_token']}).raise_for_status()
+
+
+def sync(lab, tmp_path, check=False, allow_delete=False):
+    tok = lab['pve']['token']
+    variables = {
+        'netbox_url': lab['netbox']['url'], 'netbox_token': lab['netbox']['token'],
+        'clusters': [{'name': CLUSTER, 'api_host': lab['pve']['host'], 'api_port': lab['pve']['port'],
+                      'api_user': tok['user'], 'api_token_id': tok['token_id'], 'api_token_secret': tok['secret'],
+                      'ca_path': lab['pve']['ca_file']}],
+        'defaults': {'template': 'debian12-cloudinit', 'storage': 'local-lvm', 'bridge': 'vmbr0', 'ciuser': 'ops'},
+        'allow_delete': allow_delete,
+    }
+    vars_file = tmp_path / 'vars.json'
+    vars_file.write_text(json.dumps(variables))
+    os.chmod(vars_file, 0o600)
+    result_file = tmp_path / 'result.json'
+    if result_file.exists():
+        result_file.unlink()
+    playbook = tmp_path / 'sync.yml'
+    playbook.write_text(PLAYBOOK.format(vars_file=vars_file, cluster=CLUSTER, result_file=result_file))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', str(playbook)]
+    if check:
+        cmd.append('--check')
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert tok['secret'] not in proc.stdout and lab['netbox']['token'] not in proc.stdout
+    result = json.loads(result_file.read_text())
+    result['by_name'] = dict((v['name'].split('-')[0], v) for v in result['vms'])
+    return result
+
+
+def guests_named(pve):
+    return dict((g['name'].split('-')[0], g) for g in pve.guests() if g.get('name', '').endswith('-' + TAG))
+
+
+def test_1_check_mode_plans_and_changes_nothing(lab, tmp_path, world, nb, pve):
+    result = sync(lab, tmp_path, check=True)
+    by = result['by_name']
+    assert by['web']['result'] == 'created' and by['ct']['result'] == 'created'
+    assert by['plan']['result'] == 'unchanged'
+    assert by['bad']['result'] == 'failed' and "template 'no-such-template' does not exist" in by['bad']['error']
+    assert guests_named(pve) == {}
+    assert nb.list('ipam.ip_addresses', virtual_machine_id=world['vms']['web']['id'])[0]['address'].startswith('10.99.')
+    assert len(nb.list('ipam.ip_addresses', virtual_machine_id=world['vms']['web']['id'])) == 1
+
+
+def test_2_run_creates_allocates_and_writes_back(lab, tmp_path, world, nb, pve):
+    result = sync(lab, tmp_path)
+    by = result['by_name']
+    assert result['changed']
+    assert (by['web']['result'], by['ct']['result'], by['plan']['result'], by['bad']['result']) == \
+        ('created', 'created', 'unchanged', 'failed')
+    assert result['summary'] == {'created': 2, 'updated': 0, 'removed': 0, 'unchanged': 1, 'skipped': 0, 'failed': 1}
+    guests = guests_named(pve)
+    assert set(guests) == {'web', 'ct'}
+    web, ct = guests['web'], guests['ct']
+    assert web['status'] == 'running' and ct['status'] == 'stopped' and ct['type'] == 'lxc'
+    cfg = pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)
+    assert int(cfg['cores']) == 2 and int(cfg['memory']) == 2048
+    assert 'size=10G' in cfg['scsi0'] and cfg['scsi1'].startswith('local-lvm:') and 'size=2G' in cfg['scsi1']
+    assert 'size=1G' in cfg['sata1']
+    assert 'bridge=vmbr0' in cfg['net0'] and 'tag=20' in cfg['net0'] and 'bridge=vmbr1' in cfg['net1']
+    net = '10.{0}.20'.format(int(TAG[:2], 16))
+    assert cfg['ipconfig0'] == 'ip={0}.2/29,gw={0}.1'.format(net)
+    assert cfg['ipconfig1'].startswith('ip=10.99.')
+    ctcfg = pve.guest_config(ct['node'], 'lxc', ct['vmid'])
+    assert 'size=6G' in ctcfg['rootfs'] and 'ip=10.98.' in ctcfg['net0']
+    # write-back: vmid, node, type; MACs; the allocated address and primary IP
+    nb_web = nb.get('virtualization.virtual_machines', id=world['vms']['web']['id'])
+    assert nb_web['custom_fields']['proxmox_vmid'] == web['vmid'] and nb_web['custom_fields']['proxmox_node'] == web['node']
+    assert nb_web['primary_ip4']['address'] == '{0}.2/29'.format(net)
+    ip = nb.get('ipam.ip_addresses', id=nb_web['primary_ip4']['id'])
+    assert ip['dns_name'] == 'web-' + TAG
+    ifaces = dict((i['name'], i) for i in nb.list('virtualization.interfaces', virtual_machine_id=world['vms']['web']['id']))
+    assert ifaces['eth0']['primary_mac_address']['mac_address'].upper() in cfg['net0']
+    assert ifaces['eth1']['primary_mac_address']['mac_address'].upper() in cfg['net1']
+
+
+def test_3_second_run_changes_nothing(lab, tmp_path, world):
+    result = sync(lab, tmp_path)
+    assert not result['changed'], result['vms']
+    assert result['summary']['unchanged'] == 3 and result['summary']['failed'] == 1
+
+
+def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve):
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'memory': 4096, 'vcpus': 3}])
+    check = sync(lab, tmp_path, check=True)
+    assert check['by_name']['web']['result'] == 'updated'
+    assert 'memory: 2048 -> 4096' in check['by_name']['web']['changes']
+    web = guests_named(pve)['web']
+    assert int(pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)['memory']) == 2048
+    result = sync(lab, tmp_path)
+    assert result['by_name']['web']['result'] == 'updated'
+    cfg = pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)
+    assert int(cfg['memory']) == 4096 and int(cfg['cores']) == 3
+    assert not sync(lab, tmp_path)['changed']
+
+
+def test_5_offline_stops_and_active_starts(lab, tmp_path, world, nb, pve):
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'offline'},
+                                                  {'id': world['vms']['ct']['id'], 'status': 'active'}])
+    result = sync(lab, tmp_path)
+    assert result['by_name']['web']['result'] == 'updated' and result['by_name']['ct']['result'] == 'updated'
+    guests = guests_named(pve)
+    assert guests['web']['status'] == 'stopped' and guests['ct']['status'] == 'running'
+    assert not sync(lab, tmp_path)['changed']
+
+
+def test_6_decommissioning_is_guarded_then_removes_both_sides(lab, tmp_path, world, nb, pve):
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'decommissioning'}])
+    guarded = sync(lab, tmp_path)
+    assert guarded['by_name']['web']['result'] == 'skipped'
+    assert 'allow_delete' in ' '.join(guarded['by_name']['web']['changes'])
+    assert 'web' in guests_named(pve)
+    check = sync(lab, tmp_path, check=True, allow_delete=True)
+    assert check['by_name']['web']['result'] == 'removed' and 'web' in guests_named(pve)
+    result = sync(lab, tmp_path, allow_delete=True)
+    assert result['by_name']['web']['result'] == 'removed'
+    assert 'web' not in guests_named(pve)
+    assert nb.get('virtualization.virtual_machines', id=world['vms']['web']['id']) is None
+    assert nb.list('ipam.ip_addresses', address='10.{0}.20.2/29'.format(int(TAG[:2], 16))) == []
