@@ -351,11 +351,7 @@ def _content(storage):
 
 def _in_context(err, job_id):
     """Prefix a server error with the job it concerns (keeps its type and details)."""
-    prefix = "backup job '{0}': ".format(job_id)
-    if not err.message.startswith(prefix):
-        err.message = prefix + err.message
-        err.args = (err._render(),)
-    return err
+    return err.with_context("backup job '{0}': ".format(job_id))
 
 
 def ensure_job(client, params, check_mode=False):

@@ -439,7 +439,7 @@ def run_pool(client, params, check_mode=False):
     timeout = params.get('timeout') or client.task_timeout
     node = choose_node(client, params.get('node'))
     actual = read_pools(client, node).get(name)
-    storages = read_storages(client) if (state == 'absent' or params.get('add_storages') or actual) else []
+    storages = read_storages(client) if (actual is not None or params.get('add_storages')) else []
     plan = plan_pool(name, state, want, actual, storages, add_storages=bool(params.get('add_storages')),
                      force=bool(params.get('force')))
     result = {'changed': plan.changed, 'node': node, 'actions': [a.to_dict() for a in plan.actions],

@@ -35,6 +35,13 @@ class NbsyncError(Exception):
             text += '. ' + self.hint
         return text
 
+    def with_context(self, prefix):
+        """Prefix the message (for example "backup job 'x': "), keeping the type and the details."""
+        if not self.message.startswith(prefix):
+            self.message = prefix + self.message
+            self.args = (self._render(),)
+        return self
+
     def to_dict(self):
         """What modules return beside ``msg``: machine-readable details of the failure."""
         out = {'error_type': type(self).__name__, 'status': self.status, 'path': self.path}

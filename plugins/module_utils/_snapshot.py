@@ -40,7 +40,7 @@ CURRENT = 'current'
 # transport's _VM_LOCKED uses \w+ and misses 'snapshot-delete'; see the report for the shared fix.
 TASK_LOCKED = re.compile(r'(?:VM|CT) is locked \(([\w-]+)\)')
 
-STATES = ('present', 'absent', 'rollback', 'list')
+STATES = ('present', 'absent', 'rollback')
 FIRST_RETRY = 0.5
 MAX_RETRY = 5.0
 LAST_WINDOW = 1.0   # seconds a retried action keeps for its task at least
@@ -241,7 +241,7 @@ def plan(params, snapshots, current_parent=None, kind='qemu', status=None, label
         tracker.add('parent', current_parent, snapname)
         if params.get('start_after_rollback'):
             tracker.add('status', status, 'running')
-    elif state != 'list':
+    else:
         raise InvalidRequest('state must be one of {0}'.format(', '.join(STATES)))
     return actions, tracker
 

@@ -9,13 +9,14 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: proxmox_snapshot
-short_description: Create, delete, roll back, list and prune snapshots of Proxmox VE guests
+short_description: Create, delete, roll back and prune snapshots of Proxmox VE guests
 version_added: 0.1.0
 description:
   - Manages the snapshots of one QEMU VM or LXC container, found by O(vmid) or O(name) with one
     C(/cluster/resources) call.
   - Creates a snapshot (with a description and, for QEMU, the RAM state), updates the description of an
-    existing one, deletes one, rolls the guest back to one (and starts it if asked), or lists them.
+    existing one, deletes one, or rolls the guest back to one (and starts it if asked).
+  - Every run returns the guest's snapshots in RV(snapshots).
   - Keeps the newest O(retention.keep) snapshots whose names start with O(retention.prefix) and removes the
     older ones, for rotating snapshots such as C(auto-20260101).
   - Waits for every PVE task to finish. When PVE refuses an action because the guest is locked (a backup,
@@ -26,7 +27,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reads the guest and its snapshots and returns the planned O(ignore:actions) without writing.
+    description: Reads the guest and its snapshots and returns the planned RV(actions) without writing.
   diff_mode:
     support: full
     description:
@@ -68,12 +69,13 @@ options:
         different O(description)), then applies O(retention).
       - V(absent) deletes the snapshot if it exists.
       - V(rollback) rolls the guest back to the snapshot. This is B(always a change) (and runs again on each
-        run): PVE records which snapshot the guest descends from (C(parent)), but not whether its disks or
-        config changed since, so the module cannot honestly say a rollback is not needed. Guard the task with
-        C(when:) if it should run once.
-      - V(list) changes nothing and returns the snapshots. Every state returns O(ignore:snapshots).
+        run). PVE records which snapshot the guest descends from (C(parent)), but not whether its disks or
+        config changed since, so the module cannot honestly say a rollback is not needed. Guard the task with a
+        C(when) condition if it should run once.
+      - There is no V(list) state (ansible-test forbids V(list), V(info) and V(get) as states, as reading
+        belongs in an C(_info) module); every state returns RV(snapshots).
     type: str
-    choices: [present, absent, rollback, list]
+    choices: [present, absent, rollback]
     default: present
   start_after_rollback:
     description:
@@ -86,7 +88,7 @@ options:
       - With O(state=present), keep only the newest O(retention.keep) snapshots whose names start with
         O(retention.prefix) and delete the others, oldest first. Newest means the latest C(snaptime); the
         snapshot created by this task counts as the newest. Snapshots not matching the prefix are never
-        touched. Check mode returns the names that would go in O(ignore:removed).
+        touched. Check mode returns the names that would go in RV(removed).
     type: dict
     suboptions:
       prefix:
@@ -114,7 +116,7 @@ notes:
 seealso:
   - module: nbsync.proxmox.proxmox_info
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
@@ -153,11 +155,16 @@ EXAMPLES = r'''
     snapname: before-upgrade
     state: absent
 
-- name: List the snapshots
+- name: The snapshots are returned by every state
   nbsync.proxmox.proxmox_snapshot:
-    name: web1
-    state: list
-  register: snaps
+    vmid: 100
+    snapname: before-upgrade
+    state: absent
+  register: result
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ result.snapshots | map(attribute='name') }}"
 '''
 
 RETURN = r'''
@@ -257,7 +264,7 @@ def main():
         snapname=dict(type='str'),
         description=dict(type='str'),
         vmstate=dict(type='bool', default=False),
-        state=dict(type='str', default='present', choices=['present', 'absent', 'rollback', 'list']),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'rollback']),
         start_after_rollback=dict(type='bool', default=False),
         retention=dict(type='dict', options=dict(
             prefix=dict(type='str', required=True),

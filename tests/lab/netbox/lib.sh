@@ -28,7 +28,7 @@ die() { printf 'netbox: ERROR: %s\n' "$*" >&2; exit 1; }
 live_pid() {
     local f="$1" pid state
     [[ -s "$f" ]] || return 1
-    pid="$(tr -dc '0-9' <"$f")"
+    pid="$(tr -dc '0-9' <"$f" 2>/dev/null)" || return 1
     [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
     state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
     [[ "$state" != Z ]] || return 1

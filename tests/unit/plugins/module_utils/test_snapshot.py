@@ -264,9 +264,9 @@ def test_rollback_to_incomplete_snapshot():
         plan(params(state='rollback', snapname='half'), [snap('half', 1, snapstate='prepare')])
 
 
-def test_list_changes_nothing():
-    actions, tracker = plan(params(state='list', snapname='whatever'), EXISTING)
-    assert actions == [] and not tracker.changed
+def test_unknown_state_is_refused():
+    with pytest.raises(InvalidRequest, match='state must be one of present, absent, rollback'):
+        plan(params(state='list', snapname='whatever'), EXISTING)
 
 
 # ----------------------------------------------------------------------- apply with a fake client
