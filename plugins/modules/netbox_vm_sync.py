@@ -110,7 +110,7 @@ options:
     type: int
     default: 600
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

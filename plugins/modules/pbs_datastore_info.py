@@ -44,7 +44,7 @@ options:
 seealso:
   - module: nbsync.proxmox.pbs_job
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -151,7 +151,7 @@ options:
 seealso:
   - module: nbsync.proxmox.pbs_datastore_info
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -143,7 +143,7 @@ seealso:
     description: Scheduled backups in the Proxmox VE administration guide.
     link: https://pve.proxmox.com/pve-docs/chapter-vzdump.html
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -31,7 +31,7 @@ options:
     choices: [version, nodes, guests, storages]
     default: [version, nodes, guests]
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -255,7 +255,7 @@ notes:
 seealso:
   - module: nbsync.proxmox.proxmox_info
 author:
-  - nbsync.proxmox developers
+  - nbsync.proxmox developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -123,7 +123,7 @@ def test_normalize_drops_current_and_types_values():
     assert [s['name'] for s in snaps] == ['a', 'b']
     assert snaps[1] == {'name': 'b', 'snaptime': 200, 'description': 'two', 'vmstate': True, 'parent': 'a'}
     assert snaps[0]['vmstate'] is False
-    ct, _ = normalize_snapshots(raw, 'lxc')
+    ct = normalize_snapshots(raw, 'lxc')[0]
     assert 'vmstate' not in ct[0]
 
 
@@ -146,7 +146,7 @@ def test_create_missing():
 
 
 def test_vmstate_not_sent_for_lxc():
-    actions, _ = plan(params(snapname='new', vmstate=True), [], kind='lxc')
+    actions = plan(params(snapname='new', vmstate=True), [], kind='lxc')[0]
     assert actions[0]['params'] == {}
 
 
@@ -156,7 +156,7 @@ def test_existing_is_unchanged_and_vmstate_ignored():
 
 
 def test_same_description_with_pve_newline_is_unchanged():
-    snaps, _ = normalize_snapshots([{'name': 'manual', 'snaptime': 1, 'description': 'keep me\n'}], 'qemu')
+    snaps = normalize_snapshots([{'name': 'manual', 'snaptime': 1, 'description': 'keep me\n'}], 'qemu')[0]
     actions, tracker = plan(params(snapname='manual', description='keep me'), snaps)
     assert actions == [] and not tracker.changed
 
@@ -179,7 +179,7 @@ def test_retention_with_create_removes_oldest_matching_only():
 
 
 def test_retention_prune_only():
-    actions, _ = plan(params(retention=dict(prefix='auto-', keep=1)), EXISTING)
+    actions = plan(params(retention=dict(prefix='auto-', keep=1)), EXISTING)[0]
     assert [a['snapname'] for a in actions] == ['auto-1', 'auto-2']
     assert all(a['action'] == 'delete' for a in actions)
 
@@ -196,7 +196,7 @@ def test_retention_with_existing_snapname_does_not_double_count():
 
 
 def test_retention_keep_zero_prunes_all_matching():
-    actions, _ = plan(params(snapname='manual', retention=dict(prefix='auto-', keep=0)), EXISTING)
+    actions = plan(params(snapname='manual', retention=dict(prefix='auto-', keep=0)), EXISTING)[0]
     assert [a['snapname'] for a in actions] == ['auto-1', 'auto-2', 'auto-3']
 
 
@@ -210,7 +210,7 @@ def test_retention_plan_applied_then_planned_again_is_empty(items, keep, creatin
     if creating is not None and creating.startswith('auto-') and keep == 0:
         keep = 1
     p = params(snapname=creating, retention=dict(prefix='auto-', keep=keep))
-    actions, _ = plan(p, snaps)
+    actions = plan(p, snaps)[0]
     # apply the plan in memory: create gets the newest time, deletes remove
     after = [s for s in snaps if s['name'] not in {a['snapname'] for a in actions if a['action'] == 'delete'}]
     after += [snap(a['snapname'], 10 ** 7) for a in actions if a['action'] == 'create']
