@@ -295,9 +295,7 @@ def merge_datastores(configs, usage, jobs=None, names=None):
 
 def add_context(err, prefix):
     """Prefix a typed error's message with the object it concerns; keeps its type and details."""
-    err.message = '{0}: {1}'.format(prefix, err.message)
-    err.args = (err._render(),)
-    return err
+    return err.with_context('{0}: '.format(prefix))
 
 
 def read_job(client, job_type, job_id):

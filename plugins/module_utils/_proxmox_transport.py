@@ -32,7 +32,7 @@ import time
 import traceback
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
-    AuthenticationFailed, ConfigurationError, InvalidRequest, Locked, NbsyncError, NotFound,
+    AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, Locked, NbsyncError, NotFound,
     PermissionDenied, ServerError, TaskFailed, TaskTimeout, TLSError, Unavailable,
 )
 
@@ -64,6 +64,8 @@ _PBS_PERMISSION = re.compile(r"missing permissions? '([^']+)' on '([^']+)'")
 _BARE_PERMISSION = re.compile(r'^permission check failed', re.IGNORECASE)
 # PBS answers GET/PUT of a missing datastore or job with HTTP 400 "no such datastore 'x'".
 _PBS_MISSING = re.compile(r"^no such \w+ '|does not exist", re.IGNORECASE)
+# PBS: PUT/DELETE with a stale digest (the config changed since it was read).
+_PBS_DIGEST = re.compile(r'detected modified configuration')
 _VM_LOCKED = re.compile(r'VM is locked \((\w+)\)|CT is locked \((\w+)\)')
 # PVE answers a missing guest, storage, snapshot or pool with HTTP 500 and one of these phrases
 # instead of 404; this is the one place that knows that.
@@ -326,6 +328,9 @@ class ProxmoxTransport:
             field_errors = None
         if status == 400 and _PBS_MISSING.search(message):
             return NotFound('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path)
+        if status == 400 and _PBS_DIGEST.search(message):
+            return Conflict('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path,
+                            hint='the configuration changed since it was read; run again')
         if status == 400 and not _BARE_PERMISSION.search(message) and not _PBS_PERMISSION.search(message):
             return InvalidRequest('{0} refused {1}: {2}'.format(self.product, where, message), status=status,
                                   path=path, field_errors=field_errors)

@@ -336,6 +336,7 @@ class SnapshotRunner:
                 lock = lock_of(err)
                 if lock is None:
                     raise
+                tool = 'qm' if guest['type'] == 'qemu' else 'pct'
                 pause = min(delay * random.uniform(0.75, 1.0), deadline - self._clock() - LAST_WINDOW)
                 if pause <= 0:
                     raise Locked('guest {0} was still locked ({1}) after {2:.0f} s of retries (timeout {3:g} s), '
@@ -344,7 +345,6 @@ class SnapshotRunner:
                                      action['action'], action['snapname']),
                                  lock=lock, path=getattr(err, 'path', None),
                                  hint='wait for the task holding the lock, raise timeout, or clear a stale lock '
-                                      'with "{0} unlock {1}"'.format('qm' if guest['type'] == 'qemu' else 'pct',
-                                                                      guest['vmid']))
+                                      'with "{0} unlock {1}"'.format(tool, guest['vmid']))
                 self._sleep(pause)
                 delay = min(MAX_RETRY, delay * 2)

@@ -33,7 +33,7 @@ def test_by_name_reads_the_cluster_once_and_lists_once(guests, pve_lab, pve_para
     before = len(recorded(pve_lab))
     guest = runner.resolve(name='snap-count')
     snapshots, parent = runner.snapshots(guest)
-    actions, _ = plan({'state': 'present', 'snapname': 'counted', 'retention': None}, snapshots, parent)
+    actions = plan({'state': 'present', 'snapname': 'counted', 'retention': None}, snapshots, parent)[0]
     runner.apply(guest, actions)
     calls = recorded(pve_lab)[before:]
     paths = [(c['method'], c['path'].split('?')[0]) for c in calls]

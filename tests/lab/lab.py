@@ -473,7 +473,7 @@ def service_status(service):
     if not pids:
         return False, address_of(data), pid_text, 'no pid file in %s' % os.path.relpath(
             RUN_DIR, ROOT)
-    dead = [name for name, _, alive in pids if not alive]
+    dead = [name for name, _pid, alive in pids if not alive]
     if dead:
         return False, address_of(data), pid_text, 'not alive: %s' % ', '.join(dead)
     if data.get('url'):

@@ -30,7 +30,7 @@ def soa_query(server, port, zone, timeout=1.0):
                     break
         except OSError as exc:  # timeout, connection refused (ICMP), ...
             return False, 'no answer (%s)' % (exc.__class__.__name__ if not str(exc) else exc)
-    _, flags, _, ancount, _, _ = struct.unpack('!HHHHHH', data[:12])
+    _id, flags, _qdcount, ancount, _nscount, _arcount = struct.unpack('!HHHHHH', data[:12])
     rcode = flags & 0x000F
     if rcode != 0:
         return False, 'rcode %d' % rcode

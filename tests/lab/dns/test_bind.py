@@ -163,7 +163,7 @@ def test_delete(dns_lab, host):
 
 
 def test_axfr_needs_the_key(dns_lab, host):
-    label, _ = host
+    label, _address = host
     add = _update(dns_lab, dns_lab['zone'])
     add.add(label, 300, 'A', '10.5.5.5')
     assert _send(dns_lab, add).rcode() == dns.rcode.NOERROR

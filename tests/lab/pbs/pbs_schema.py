@@ -53,8 +53,8 @@ def param_error(errors):
 # ---------------------------------------------------------------- calendar events (systemd.time subset)
 
 _WEEKDAYS = {n: i for i, names in enumerate([('mon', 'monday'), ('tue', 'tuesday'), ('wed', 'wednesday'),
-                                              ('thu', 'thursday'), ('fri', 'friday'), ('sat', 'saturday'),
-                                              ('sun', 'sunday')]) for n in names}
+                                             ('thu', 'thursday'), ('fri', 'friday'), ('sat', 'saturday'),
+                                             ('sun', 'sunday')]) for n in names}
 _KEYWORDS = {'minutely': '*-*-* *:*:00', 'hourly': '*-*-* *:00:00', 'daily': '*-*-* 00:00:00',
              'weekly': 'mon *-*-* 00:00:00', 'monthly': '*-*-01 00:00:00', 'yearly': '*-01-01 00:00:00',
              'annually': '*-01-01 00:00:00', 'quarterly': '*-01,04,07,10-01 00:00:00',
@@ -131,7 +131,7 @@ def next_event(ev, last):
     tz = datetime.timezone.utc if ev['utc'] else None
     t = datetime.datetime.fromtimestamp(int(last) + 1, tz)
     day = t.date()
-    for _ in range(366 * 8):
+    for _day_offset in range(366 * 8):
         if ((not ev['days'] or day.weekday() in ev['days']) and _match(ev['year'], day.year)
                 and _match(ev['month'], day.month) and _match(ev['day'], day.day)):
             first = day == t.date()
@@ -165,10 +165,10 @@ def _check_bytes(v):
 
 
 def _check_group_filter(v):
-    kind, _, value = v.partition(':')
+    kind, sep, value = v.partition(':')
     if kind in ('include', 'exclude'):
-        kind, _, value = value.partition(':')
-    if not _ and kind == v:
+        kind, sep, value = value.partition(':')
+    if not sep and kind == v:
         raise ValueError("input doesn't match expected format '<group:GROUP||type:<vm|ct|host>|regex:REGEX>'")
     if kind == 'type' and value not in ('vm', 'ct', 'host'):
         raise ValueError(f"value '{value}' is not defined in the enumeration.")

@@ -196,19 +196,19 @@ class FakePbs:
         if cookie:
             cookie = urllib.parse.unquote(cookie)
             parts = cookie.split(':')
-            if (len(parts) == 5 and parts[0] == 'PBS' and hmac.compare_digest(self._sign(':'.join(parts[:4])),
-                                                                               parts[4])
+            if (len(parts) == 5 and parts[0] == 'PBS'
+                    and hmac.compare_digest(self._sign(':'.join(parts[:4])), parts[4])
                     and time.time() - int(parts[2], 16) < 7200):
                 if request.method == 'GET':
                     return parts[1]
                 csrf = request.headers.get('CSRFPreventionToken', '')
-                stamp, _, sig = csrf.partition(':')
+                stamp, _sep, sig = csrf.partition(':')
                 if sig and hmac.compare_digest(self._sign(f'{stamp}:{parts[1]}'), sig):
                     return parts[1]
             return None
         value = request.headers.get('Authorization', '')
         if value.startswith('PBSAPIToken') and value[11:12] in (' ', '='):
-            token_id, _, secret = value[12:].partition(':')
+            token_id, _sep, secret = value[12:].partition(':')
             known = self.tokens.get(token_id)
             if known and secret and hmac.compare_digest(known['secret'], secret):
                 return token_id
@@ -334,10 +334,10 @@ class FakePbs:
             add('POST', f'/admin/{name}/{{id}}/run', self.mk(self.run_job, section), {'id': sid()})
         add('GET', '/admin/datastore', self.admin_datastores)
         add('GET', '/admin/datastore/{store}/status', self.ds_status, dict(store, verbose=BOOL))
-        add('POST', '/admin/datastore/{store}/gc', self.start_gc, store, perm=('/datastore/{store}',
-                                                                                  'Datastore.Modify'))
-        add('GET', '/admin/datastore/{store}/gc', self.gc_status, store, perm=('/datastore/{store}',
-                                                                                  'Datastore.Audit'))
+        add('POST', '/admin/datastore/{store}/gc', self.start_gc, store,
+            perm=('/datastore/{store}', 'Datastore.Modify'))
+        add('GET', '/admin/datastore/{store}/gc', self.gc_status, store,
+            perm=('/datastore/{store}', 'Datastore.Audit'))
         add('GET', '/status/datastore-usage', self.ds_usage)
         add('GET', '/nodes/{node}/tasks', self.list_tasks, dict(node, **TASK_LIST))
         upid = dict(node, upid=UPID)
@@ -624,7 +624,7 @@ class FakePbs:
 
     def task_status(self, auth, p):
         t = self.get_task(auth, p)
-        user, _, token = t['user'].partition('!')
+        user, _sep, token = t['user'].partition('!')
         out = {'upid': t['upid'], 'node': self.nodename, 'pid': os.getpid(), 'pstart': 0x1000,
                'starttime': t['starttime'], 'type': t['worker_type'], 'id': t['worker_id'], 'user': user,
                'status': 'running' if t['status'] is None else 'stopped'}

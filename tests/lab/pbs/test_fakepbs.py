@@ -130,7 +130,7 @@ def test_permissions_readonly_token(api, ro):
 
 def test_datastore_crud(api):
     upid = api.data('POST', '/config/datastore', data={'name': 'store3', 'path': '/backup/store3',
-                                                      'prune-schedule': 'daily', 'keep-last': '3'})
+                                                       'prune-schedule': 'daily', 'keep-last': '3'})
     assert upid.startswith('UPID:') and ':create-datastore:store3:root@pam!lab:' in upid
     assert api.wait(upid)['exitstatus'] == 'OK'
     resp = api('GET', '/config/datastore/store3')
@@ -162,7 +162,7 @@ def test_remote_crud(api):
     api.data('PUT', '/config/remote/remote2', data={'password': 'rotated', 'delete': 'port'})
     assert 'port' not in api.data('GET', '/config/remote/remote2')
     resp = api('POST', '/config/remote', data={'name': 'bad', 'host': 'not a host', 'auth-id': 'nouser',
-                                                'password': 'x'})
+                                               'password': 'x'})
     assert resp.status_code == 400
     assert "'host': value does not match the regex pattern" in resp.text and "'auth-id'" in resp.text
     api.data('POST', '/config/sync', data={'id': 'sync-r2', 'store': 'store1', 'remote': 'remote2',

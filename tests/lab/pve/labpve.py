@@ -1188,8 +1188,8 @@ class LabPve(FakePve):
             'guests': [guest(g) for g in sorted(list(self.vms) + list(self.cts), key=lambda g: g.vmid)],
             'storages': {sid: store(s) for sid, s in sorted(self.storages.items())},
             'pools': {name: {'members': sorted(ids), 'comment': self.pool_info.get(name, {}).get('comment'),
-                                  'storage': sorted(self.pool_info.get(name, {}).get('storage', ()))}
-                          for name, ids in sorted(self.pools.items())},
+                             'storage': sorted(self.pool_info.get(name, {}).get('storage', ()))}
+                      for name, ids in sorted(self.pools.items())},
             'ceph': self.ceph, 'ceph_pools': self.ceph_pools, 'backup_jobs': self.backup_jobs,
             'failures': [f'{m} {p}' for m, p in self.failures], 'network': self.network,
             'ticket_ttl': self.ticket_ttl, 'users': sorted(self.users), 'tokens': sorted(self.apitokens),

@@ -138,14 +138,14 @@ def test_seeded_objects(lab):
 
 
 def test_limited_token_is_least_privilege(lab):
-    status, _, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone', headers=lab.limited, data={'newid': 150})
+    status, _data, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone', headers=lab.limited, data={'newid': 150})
     assert status == 403
     upid = lab.ok('POST', '/nodes/pve1/qemu/9000/clone', headers=lab.limited, data={'newid': 150, 'pool': 'lab'})
     assert lab.wait(upid) == 'OK'
-    status, _, message = lab.api('POST', '/nodes/pve1/ceph/pool', headers=lab.limited, data={'name': 'x'})
+    status, _data, message = lab.api('POST', '/nodes/pve1/ceph/pool', headers=lab.limited, data={'name': 'x'})
     assert status == 403 and message == 'Permission check failed (/, Sys.Modify)\n'
     lab.lab('POST', '/guests', {'vmid': 200, 'name': 'outside'})
-    status, _, message = lab.api('POST', '/nodes/pve1/qemu/200/status/start', headers=lab.limited)
+    status, _data, message = lab.api('POST', '/nodes/pve1/qemu/200/status/start', headers=lab.limited)
     assert status == 403 and message == 'Permission check failed (/vms/200, VM.PowerMgmt)\n'
 
 
@@ -192,14 +192,14 @@ def test_ceph_pool_crud(lab):
     assert ':cephdestroypool:vmdata:' in upid and lab.wait(upid) == 'OK'
     assert 'vmdata' not in [p['pool_name'] for p in lab.ok('GET', '/nodes/pve1/ceph/pool')]
     assert lab.api('GET', '/storage/vmdata')[0] == 500
-    code, _, message = lab.api('GET', '/nodes/pve1/ceph/pool/vmdata/status')
+    code, _data, message = lab.api('GET', '/nodes/pve1/ceph/pool/vmdata/status')
     assert code == 500 and message == "error with 'osd pool get': mon_cmd failed - unrecognized pool 'vmdata'\n"
 
 
 def test_ceph_pool_parameters_validated(lab):
-    status, _, errors = lab.api('POST', '/nodes/pve1/ceph/pool', data={'name': 'p', 'size': 9})
+    status, _data, errors = lab.api('POST', '/nodes/pve1/ceph/pool', data={'name': 'p', 'size': 9})
     assert status == 400 and 'size' in errors
-    status, _, errors = lab.api('POST', '/nodes/pve1/ceph/pool', data={'name': 'p', 'pg_autoscale_mode': 'auto'})
+    status, _data, errors = lab.api('POST', '/nodes/pve1/ceph/pool', data={'name': 'p', 'pg_autoscale_mode': 'auto'})
     assert status == 400 and 'pg_autoscale_mode' in errors
     upid = lab.ok('DELETE', '/nodes/pve1/ceph/pool/nosuchpool')
     assert 'unrecognized pool' in lab.wait(upid)
@@ -218,7 +218,7 @@ def test_backup_job_crud(lab):
     assert job['vmid'] == '100,101' and job['prune-backups'] == {'keep-last': '3', 'keep-daily': '7'}
     assert isinstance(job['next-run'], int)
     assert [j['id'] for j in lab.ok('GET', '/cluster/backup')] == ['nightly']
-    status, _, message = lab.api('POST', '/cluster/backup', data={'id': 'nightly', 'schedule': 'daily', 'all': 1})
+    status, _data, message = lab.api('POST', '/cluster/backup', data={'id': 'nightly', 'schedule': 'daily', 'all': 1})
     assert status == 500 and message == "error with cfs lock 'jobs.cfg': Job 'nightly' already exists\n"
     # Update: switching to a pool drops vmid; delete removes options.
     lab.ok('PUT', '/cluster/backup/nightly', data={'pool': 'lab', 'vmid': None, 'delete': 'comment', 'enabled': 0})
@@ -228,24 +228,24 @@ def test_backup_job_crud(lab):
     job = lab.ok('GET', '/cluster/backup/nightly')
     assert job['vmid'] == '9000' and 'pool' not in job
     assert lab.ok('DELETE', '/cluster/backup/nightly') is None
-    status, _, errors = lab.api('GET', '/cluster/backup/nightly')
+    status, _data, errors = lab.api('GET', '/cluster/backup/nightly')
     assert status == 400 and errors == {'id': "No such job 'nightly'"}
-    status, _, message = lab.api('PUT', '/cluster/backup/nightly', data={'comment': 'x'})
+    status, _data, message = lab.api('PUT', '/cluster/backup/nightly', data={'comment': 'x'})
     assert status == 500 and message.endswith('no such vzdump job\n')
 
 
 def test_backup_job_validation(lab):
-    status, _, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'all': 1})
+    status, _data, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'all': 1})
     assert status == 400 and errors == {'schedule': "neither 'starttime' nor 'schedule' were set"}
-    status, _, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily'})
+    status, _data, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily'})
     assert status == 400 and errors == {'vmid': 'property is missing'}
-    status, _, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'all': 1,
-                                                                'vmid': '100'})
+    status, _data, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'all': 1,
+                                                                 'vmid': '100'})
     assert status == 400 and errors == {'all': "option conflicts with option 'vmid'"}
-    status, _, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'all': 1,
-                                                                'prune-backups': 'keep-fortnightly=2'})
+    status, _data, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'all': 1,
+                                                                 'prune-backups': 'keep-fortnightly=2'})
     assert status == 400 and 'prune-backups' in errors
-    status, _, message = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'pool': 'nope'})
+    status, _data, message = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'pool': 'nope'})
     assert status == 403 and message == "Permission check failed (pool 'nope' does not exist)\n"
     # The deprecated starttime and dow become a schedule.
     lab.ok('POST', '/cluster/backup', data={'id': 'legacy', 'starttime': '02:30', 'dow': 'sat,sun', 'all': 1})
@@ -283,7 +283,7 @@ def test_lxc_resize(lab):
     upid = lab.ok('PUT', '/nodes/pve1/lxc/201/resize', data={'disk': 'rootfs', 'size': '+1G'})
     assert lab.wait(upid) == 'OK'
     assert 'size=5G' in lab.ok('GET', '/nodes/pve1/lxc/201/config')['rootfs']
-    status, _, message = lab.api('PUT', '/nodes/pve1/lxc/201/resize', data={'disk': 'rootfs', 'size': '2G'})
+    status, _data, message = lab.api('PUT', '/nodes/pve1/lxc/201/resize', data={'disk': 'rootfs', 'size': '2G'})
     assert status == 500 and message == 'unable to shrink disk size\n'
 
 
@@ -309,7 +309,7 @@ def test_clone_recreates_cloudinit_and_refuses_local_cross_node(lab):
     assert config['ide2'] == 'local-lvm:vm-102-cloudinit,media=cdrom'
     template = lab.ok('GET', '/nodes/pve1/qemu/9000/config')
     assert config['net0'].split(',')[0] != template['net0'].split(',')[0]
-    status, _, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone',
+    status, _data, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone',
                                  data={'newid': 103, 'full': 1, 'target': 'pve2', 'storage': 'ceph-rbd'})
     assert status == 500 and message == "can't clone VM to node 'pve2' (VM uses local storage)\n"
     upid = lab.ok('POST', '/nodes/pve1/qemu/9001/clone', data={'newid': 104, 'full': 1, 'target': 'pve2'})
@@ -352,16 +352,16 @@ def test_reset_restores_seeded_state(lab):
 
 def test_faults(lab):
     lab.lab('POST', '/fault', {'kind': 'node_offline', 'node': 'pve2'})
-    status, _, message = lab.api('GET', '/nodes/pve2/qemu')
+    status, _data, message = lab.api('GET', '/nodes/pve2/qemu')
     assert status == 595
     assert [n['status'] for n in lab.ok('GET', '/nodes')] == ['online', 'offline', 'online']
     lab.lab('POST', '/fault', {'kind': 'lose_quorum'})
-    status, _, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone', data={'newid': 106})
+    status, _data, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone', data={'newid': 106})
     assert status == 500 and message == 'cluster not ready - no quorum?\n'
     lab.lab('POST', '/fault', {'kind': 'clear'})
     assert lab.api('GET', '/nodes/pve2/qemu')[0] == 200
     lab.lab('POST', '/fault', {'kind': 'lock', 'vmid': 9000, 'lock': 'backup'})
-    status, _, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone', data={'newid': 106})
+    status, _data, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone', data={'newid': 106})
     assert status == 500 and message == 'VM is locked (backup)\n'
     lab.lab('POST', '/fault', {'kind': 'unlock', 'vmid': 9000})
     lab.lab('POST', '/fault', {'kind': 'fail', 'method': 'GET', 'path': '/cluster/resources', 'status': 503,

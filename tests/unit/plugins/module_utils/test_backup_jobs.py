@@ -48,7 +48,8 @@ def params(**kw):
     return base
 
 
-def plan(current=JOB, **kw):
+def plan(**kw):
+    current = kw.pop('current', JOB)  # current=None: no job yet
     p = params(**kw)
     validate_params(p)
     return plan_job(p['id'], p['state'], desired_from_params(p), p['unset'], current)
@@ -308,9 +309,9 @@ def test_storage_must_take_backups():
 class FakeClient:
     """Records calls; answers GETs from a dict; raises what ``fail`` maps a (method, path) to."""
 
-    def __init__(self, jobs=(), storages=STORAGES, pools=('lab',), fail=None):
+    def __init__(self, jobs=(), storages=None, pools=('lab',), fail=None):
         self.jobs = [dict(j) for j in jobs]
-        self.storages = storages
+        self.storages = STORAGES if storages is None else storages
         self.pools = pools
         self.fail = fail or {}
         self.calls = []

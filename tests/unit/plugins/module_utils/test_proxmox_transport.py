@@ -31,7 +31,7 @@ def transport(**kwargs):
 ])
 def test_classify_types_every_answer(status, message, expected):
     err = transport().classify(status, message, None, 'GET', '/nodes/pve1/qemu/100/config')
-    assert type(err) is expected
+    assert type(err) is expected  # pylint: disable=unidiomatic-typecheck  # exactly that class, not a subclass
     assert '/nodes/pve1/qemu/100/config' in str(err)
 
 

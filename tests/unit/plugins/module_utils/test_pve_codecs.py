@@ -693,8 +693,9 @@ def test_new_volume_round_trip(storage, size):
     assert parse_new_volume(format_new_volume(storage, size)) == (storage, size)
 
 
-FUZZ_ALPHABET = st.sampled_from(list('=,:;/.- \nabcdefimnoprstuvwxyz0123456789ABCDEFGKMT') + ['virtio', 'ip', 'gw', 'size', 'mp', 'name', 'hwaddr',
-                                                                                             'enabled', 'model', 'macaddr', 'volume', 'file'])
+FUZZ_ALPHABET = st.sampled_from(list('=,:;/.- \nabcdefimnoprstuvwxyz0123456789ABCDEFGKMT')
+                                + ['virtio', 'ip', 'gw', 'size', 'mp', 'name', 'hwaddr',
+                                   'enabled', 'model', 'macaddr', 'volume', 'file'])
 FUZZ_TEXT = st.lists(FUZZ_ALPHABET, max_size=30).map(''.join)
 
 

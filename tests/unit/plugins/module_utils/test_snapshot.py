@@ -383,8 +383,8 @@ def test_lock_of():
 
 
 def test_resolve_errors():
-    runner = SnapshotRunner(FakeClient([], guests=[dict(GUEST, vmid=300, node='pve2', status='unknown'),
-                                                  dict(GUEST, vmid=9000, name='tpl', template=1)]))
+    guests = [dict(GUEST, vmid=300, node='pve2', status='unknown'), dict(GUEST, vmid=9000, name='tpl', template=1)]
+    runner = SnapshotRunner(FakeClient([], guests=guests))
     with pytest.raises(NotFound, match='vmid 123'):
         runner.resolve(vmid=123)
     with pytest.raises(NotFound, match="name 'ghost'"):
