@@ -57,7 +57,19 @@ class _VerifyingSession(_SessionBase):
 
 
 def _field_errors(body):
-    """NetBox's 400 body: {"field": ["msg"]} or a list of those for bulk calls -> {"field": "msg"}."""
+    """NetBox's 400 body -> {"field": "msg"} ({"[i].field": ...} for bulk calls).
+
+    Shapes: {"field": ["msg"]}; a list of those for bulk calls; and since NetBox 4.7 for bulk calls
+    {"detail": "1 of 1 objects could not be created.", "errors": [{"index": 0, "errors": {"field": [...]}}]}.
+    """
+    if isinstance(body, dict) and 'errors' in body and 'detail' in body:
+        nested = body['errors'] if isinstance(body['errors'], list) else [body['errors']]
+        out = {}
+        for entry in nested:
+            if isinstance(entry, dict) and isinstance(entry.get('errors'), dict):
+                for field, text in _field_errors(entry['errors']).items():
+                    out['[{0}].{1}'.format(entry.get('index', '?'), field)] = text
+        return out or {'detail': str(body['detail'])}
     out = {}
     items = body if isinstance(body, list) else [body]
     for index, item in enumerate(items):

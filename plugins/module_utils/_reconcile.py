@@ -213,8 +213,10 @@ class Reconciler:
     def _apply_all(self, plans):
         todo = [p for p in plans if p.action in ('create', 'update', 'remove')]
         done = [(p, None) for p in plans if p.action not in ('create', 'update', 'remove')]
-        if self.check or not todo:
-            return done + [(p, None) for p in todo]
+        if not todo:
+            return done
+        # In check mode the executor runs too, read-only: it validates template, node, storages and the
+        # configuration against what Proxmox has, so check mode reports the failures a real run would meet.
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             done.extend(pool.map(self._apply_one, todo))
         return done
@@ -222,9 +224,9 @@ class Reconciler:
     def _apply_one(self, plan):
         try:
             pve = self.pve_factory(plan.spec.cluster)
-            result = GuestManager(pve, dict(plan.params, timeout=self.timeout)).run()
+            result = GuestManager(pve, dict(plan.params, timeout=self.timeout), check_mode=self.check).run()
             plan.reasons = result.get('actions') or plan.reasons
-            return plan, result
+            return plan, (None if self.check else result)
         except NbsyncError as err:
             plan.action, plan.error = 'fail', str(err)
             return plan, None

@@ -163,15 +163,16 @@ def _action(action, snapname, reason, **params):
     return {'action': action, 'snapname': snapname, 'reason': reason, 'params': params}
 
 
-def retention_victims(snapshots, prefix, keep, creating=None):
+def retention_victims(snapshots, prefix, keep, protect=None):
     """Names to remove so that only the newest ``keep`` snapshots starting with ``prefix`` remain.
 
-    Newest by snaptime (name breaks ties); ``creating`` (a snapshot about to be made) is the newest of all.
+    Newest by snaptime (name breaks ties). ``protect`` (the snapshot the task asks to be present, new or
+    existing) counts as the newest of all, so retention never removes it and a second run plans nothing.
     Returned oldest first, the order they are removed in.
     """
-    matching = [(s['snaptime'], s['name']) for s in snapshots if s['name'].startswith(prefix)]
-    if creating and creating.startswith(prefix) and creating not in [n for _t, n in matching]:
-        matching.append((float('inf'), creating))
+    matching = [(s['snaptime'], s['name']) for s in snapshots if s['name'].startswith(prefix) and s['name'] != protect]
+    if protect and protect.startswith(prefix):
+        matching.append((float('inf'), protect))
     matching.sort(reverse=True)
     doomed = [name for _t, name in matching[int(keep):]]
     return list(reversed(doomed))
@@ -213,8 +214,7 @@ def plan(params, snapshots, current_parent=None, kind='qemu', status=None, label
         retention = params.get('retention')
         if retention:
             prefix, keep = retention['prefix'], int(retention['keep'])
-            creating = snapname if snapname is not None and snapname not in by_name else None
-            for name in retention_victims(snapshots, prefix, keep, creating):
+            for name in retention_victims(snapshots, prefix, keep, protect=snapname):
                 actions.append(_action('delete', name, 'retention: only the newest {0} snapshot(s) named {1}* '
                                        'are kept'.format(keep, prefix)))
                 after.pop(name, None)

@@ -141,8 +141,48 @@ vms:
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "web1", "cluster": "dc1", "status": "active", "result": "updated", "vmid": 104,
-            "changes": ["set memory: 2048 -> 4096"], "error": null}]
+  sample: [{"name": "web1", "cluster": "dc1", "status": "active", "action": "update", "result": "updated",
+            "vmid": 104, "changes": ["set memory: 2048 -> 4096"], "error": null}]
+  contains:
+    name:
+      description: The VM's name in NetBox.
+      returned: always
+      type: str
+    cluster:
+      description: The NetBox cluster of the VM.
+      returned: always
+      type: str
+    status:
+      description: The VM's status in NetBox.
+      returned: always
+      type: str
+    action:
+      description: What the plan for the VM was, one of C(create), C(update), C(remove), C(noop), C(skip) or C(fail).
+      returned: always
+      type: str
+    result:
+      description: How the VM ended, one of C(created), C(updated), C(unchanged), C(removed), C(skipped) or C(failed).
+      returned: always
+      type: str
+    vmid:
+      description: The vmid of the Proxmox guest the VM was matched to; null when there was none.
+      returned: always
+      type: int
+    changes:
+      description: The field-level changes, done or (in check mode) planned, or why the VM was skipped.
+      returned: always
+      type: list
+      elements: str
+    error:
+      description:
+        - Why the VM failed; null when nothing went wrong.
+        - A VM done in Proxmox whose write-back to NetBox failed has it too (and in RV(vms[].warning)).
+      returned: always
+      type: str
+    warning:
+      description: A problem that did not fail the VM, such as a failed write-back to NetBox.
+      returned: when there was one
+      type: str
 custom_fields_created:
   description: Custom fields the collection created in NetBox on this run (or would, in check mode).
   returned: always

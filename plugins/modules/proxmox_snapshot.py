@@ -87,8 +87,8 @@ options:
     description:
       - With O(state=present), keep only the newest O(retention.keep) snapshots whose names start with
         O(retention.prefix) and delete the others, oldest first. Newest means the latest C(snaptime); the
-        snapshot created by this task counts as the newest. Snapshots not matching the prefix are never
-        touched. Check mode returns the names that would go in RV(removed).
+        snapshot named by O(snapname) (new or existing) counts as the newest and is never removed. Snapshots
+        not matching the prefix are never touched. Check mode returns the names that would go in RV(removed).
     type: dict
     suboptions:
       prefix:

@@ -39,6 +39,7 @@ PLAYBOOK = """
         timeout: 120
       register: result
     - name: keep the result
+      check_mode: false
       ansible.builtin.copy:
         content: "{{{{ result | to_json }}}}"
         dest: "{result_file}"
@@ -210,7 +211,7 @@ def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve
     nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'memory': 4096, 'vcpus': 3}])
     check = sync(lab, tmp_path, check=True)
     assert check['by_name']['web']['result'] == 'updated'
-    assert 'memory: 2048 -> 4096' in check['by_name']['web']['changes']
+    assert 'set memory: 2048 -> 4096' in check['by_name']['web']['changes']
     web = guests_named(pve)['web']
     assert int(pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)['memory']) == 2048
     result = sync(lab, tmp_path)

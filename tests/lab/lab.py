@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start, stop and inspect the test lab (see tests/lab/README.md).
 
     python tests/lab/lab.py up     [service ...]   # start (idempotent), in parallel

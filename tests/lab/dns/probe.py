@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Stdlib-only DNS readiness probe: ask SERVER:PORT for the SOA of ZONE over UDP.
 
 Exit 0 when the server answers NOERROR with at least one answer record and the

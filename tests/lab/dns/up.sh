@@ -169,7 +169,7 @@ fi
 # /var/cache/bind, /var/lib/bind...; our files live in .lab, so run unconfined.
 PREFIX=()
 if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] \
-        && [ -n "$(grep -s '^named ' /sys/kernel/security/apparmor/profiles)" ]; then
+        && grep -qs '^named ' /sys/kernel/security/apparmor/profiles; then
     if command -v aa-exec >/dev/null 2>&1; then
         PREFIX=(aa-exec -p unconfined --)
     else   # the profile attaches by path: a copy of the binary is not confined

@@ -189,8 +189,15 @@ def test_retention_newest_by_snaptime_not_by_name():
     assert retention_victims(snaps, 'auto-', 1) == ['auto-z', 'auto-m']
 
 
+def test_retention_never_removes_the_named_snapshot_even_if_older():
+    snaps = [snap('auto-a', 100), snap('auto-b', 200), snap('auto-c', 300)]
+    assert retention_victims(snaps, 'auto-', 2, protect='auto-a') == ['auto-b']
+    actions, tracker = plan(params(snapname='auto-a', retention=dict(prefix='auto-', keep=2)), snaps)
+    assert [(a['action'], a['snapname']) for a in actions] == [('delete', 'auto-b')]
+
+
 def test_retention_with_existing_snapname_does_not_double_count():
-    assert retention_victims(EXISTING, 'auto-', 3, creating=None) == []
+    assert retention_victims(EXISTING, 'auto-', 3) == []
     actions, tracker = plan(params(snapname='auto-3', retention=dict(prefix='auto-', keep=3)), EXISTING)
     assert actions == [] and not tracker.changed
 
@@ -218,14 +225,15 @@ def test_retention_plan_applied_then_planned_again_is_empty(items, keep, creatin
     matching = [s for s in snaps if s['name'].startswith('auto-')]
     assert len(kept) == min(keep, len(matching) + (1 if creating and creating.startswith('auto-')
                                                    and creating not in [s['name'] for s in snaps] else 0))
-    # the newest are the ones kept, non-matching are untouched, the created one survives
+    # the newest are the ones kept (the named one aside), non-matching are untouched, the named one survives
     assert {s['name'] for s in after if not s['name'].startswith('auto-')} >= \
         {s['name'] for s in snaps if not s['name'].startswith('auto-')}
     if creating:
         assert creating in [s['name'] for s in after]
     dropped = [s for s in snaps if s not in after]
-    if kept and dropped:
-        assert max(s['snaptime'] for s in dropped) <= min(s['snaptime'] for s in kept)
+    others = [s for s in kept if s['name'] != creating]
+    if others and dropped:
+        assert max(s['snaptime'] for s in dropped) <= min(s['snaptime'] for s in others)
     again, tracker = plan(p, after)
     assert again == [] and not tracker.changed
 
