@@ -418,7 +418,7 @@ class Subprocesses:
         self.tmp = tmp
 
     def env(self, venv):
-        env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+        env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_FAILED='1',
                    ANSIBLE_PYTHON_INTERPRETER=os.path.join(venv, 'bin', 'python'), ANSIBLE_HOST_KEY_CHECKING='0',
                    ANSIBLE_CONFIG=os.path.join(self.tmp, 'ansible.cfg'))
         if venv == PEERS_VENV:

@@ -66,7 +66,7 @@ _BARE_PERMISSION = re.compile(r'^permission check failed', re.IGNORECASE)
 _PBS_MISSING = re.compile(r"^no such \w+ '|does not exist", re.IGNORECASE)
 # PBS: PUT/DELETE with a stale digest (the config changed since it was read).
 _PBS_DIGEST = re.compile(r'detected modified configuration')
-_VM_LOCKED = re.compile(r'VM is locked \((\w+)\)|CT is locked \((\w+)\)')
+_VM_LOCKED = re.compile(r'VM is locked \(([\w-]+)\)|CT is locked \(([\w-]+)\)')
 # PVE answers a missing guest, storage, snapshot or pool with HTTP 500 and one of these phrases
 # instead of 404; this is the one place that knows that.
 _MISSING = re.compile(r"does not exist|no such (?:VM|CT|cluster node|storage|pool|user|token|datastore|job)"

@@ -240,10 +240,10 @@ def test_backup_job_validation(lab):
     status, _data, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily'})
     assert status == 400 and errors == {'vmid': 'property is missing'}
     status, _data, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'all': 1,
-                                                                 'vmid': '100'})
+                                                                     'vmid': '100'})
     assert status == 400 and errors == {'all': "option conflicts with option 'vmid'"}
     status, _data, errors = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'all': 1,
-                                                                 'prune-backups': 'keep-fortnightly=2'})
+                                                                     'prune-backups': 'keep-fortnightly=2'})
     assert status == 400 and 'prune-backups' in errors
     status, _data, message = lab.api('POST', '/cluster/backup', data={'id': 'j1', 'schedule': 'daily', 'pool': 'nope'})
     assert status == 403 and message == "Permission check failed (pool 'nope' does not exist)\n"
@@ -310,7 +310,7 @@ def test_clone_recreates_cloudinit_and_refuses_local_cross_node(lab):
     template = lab.ok('GET', '/nodes/pve1/qemu/9000/config')
     assert config['net0'].split(',')[0] != template['net0'].split(',')[0]
     status, _data, message = lab.api('POST', '/nodes/pve1/qemu/9000/clone',
-                                 data={'newid': 103, 'full': 1, 'target': 'pve2', 'storage': 'ceph-rbd'})
+                                     data={'newid': 103, 'full': 1, 'target': 'pve2', 'storage': 'ceph-rbd'})
     assert status == 500 and message == "can't clone VM to node 'pve2' (VM uses local storage)\n"
     upid = lab.ok('POST', '/nodes/pve1/qemu/9001/clone', data={'newid': 104, 'full': 1, 'target': 'pve2'})
     assert lab.wait(upid) == 'OK'
