@@ -19,19 +19,20 @@ stop_pidfile() {
         return 0
     fi
     log "stopping $name (pid $pid)"
-    # setsid made it a process-group leader: signal the group, else just the pid.
-    if [[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" == "$pid" ]]; then
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    else
-        kill -TERM "$pid" 2>/dev/null || true
-    fi
-    for i in $(seq 1 100); do
+    # TERM to the leader only: gunicorn's master stops its workers itself (at most
+    # --graceful-timeout 10 s), rq's worker its scheduler.
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 150); do
         live_pid "$f" >/dev/null || break
         sleep 0.2
     done
     if live_pid "$f" >/dev/null; then
-        log "$name did not stop in 20 s: SIGKILL"
-        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        log "$name did not stop in 30 s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    # up.sh started it with setsid (its own process group): leftovers of that group go too.
+    if [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]] || pgrep -g "$pid" >/dev/null 2>&1; then
+        kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$f"
 }

@@ -2,7 +2,7 @@
 
 Subcommands (never print secrets):
   secrets FILE                  create/complete the lab secrets file (chmod 600)
-  config SECRETS NETBOX_ROOT    write NETBOX_ROOT/conf/configuration.py
+  config SECRETS NETBOX_ROOT [DB]  write NETBOX_ROOT/conf/configuration.py
   versions                      print "<netbox version> <netbox-plugin-dns version>"
   users SECRETS                 ensure superuser 'admin' and its v1 + v2 API tokens
   status URL SECRETS            exit 0 if GET /api/status/ answers 200 with the v1 token
@@ -73,7 +73,7 @@ DATABASES = {{
     'default': {{
         'ENGINE': 'django.db.backends.postgresql',
         # make-snapshot.sh migrates a scratch database through this variable.
-        'NAME': os.environ.get('NBSYNC_NETBOX_DB', 'netbox'),
+        'NAME': os.environ.get('NBSYNC_NETBOX_DB', {db_name!r}),
         'USER': 'netbox',
         'PASSWORD': {db_password!r},
         'HOST': '127.0.0.1',
@@ -103,12 +103,13 @@ SCRIPTS_ROOT = {scripts_root!r}
 '''
 
 
-def cmd_config(secrets_path, netbox_root):
+def cmd_config(secrets_path, netbox_root, db_name='netbox'):
     s = load_secrets(secrets_path)
     conf_dir = os.path.join(netbox_root, 'conf')
     for sub in ('conf', 'media', 'reports', 'scripts'):
         os.makedirs(os.path.join(netbox_root, sub), exist_ok=True)
     text = CONFIG.format(
+        db_name=db_name,
         db_password=s['db_password'],
         secret_key=s['secret_key'],
         pepper=s['pepper'],

@@ -11,8 +11,10 @@ LOGS="$LAB/logs"
 VENV="$LAB/netbox-venv"
 NB_ROOT="$LAB/netbox"              # NETBOX_ROOT: conf/, media/, static/, secrets
 SECRETS="$NB_ROOT/secrets.json"     # generated once, chmod 600
-NB_URL="http://127.0.0.1:8000"
-NB_HOSTPORT="127.0.0.1:8000"
+NB_PORT="${NBSYNC_NETBOX_PORT:-8000}"
+NB_DB="${NBSYNC_NETBOX_DB:-netbox}"
+NB_URL="http://127.0.0.1:$NB_PORT"
+NB_HOSTPORT="127.0.0.1:$NB_PORT"
 PG_VERSION=15
 PG_CLUSTER=main
 NB_HELPER="$NB_HERE/labnb.py"
@@ -150,7 +152,7 @@ ensure_config() {
     mkdir -p "$NB_ROOT"
     chmod 700 "$NB_ROOT"
     "$VENV/bin/python" "$NB_HELPER" secrets "$SECRETS"
-    "$VENV/bin/python" "$NB_HELPER" config "$SECRETS" "$NB_ROOT"
+    "$VENV/bin/python" "$NB_HELPER" config "$SECRETS" "$NB_ROOT" "$NB_DB"
 }
 
 snapshot_name() {
@@ -168,5 +170,5 @@ prepare() {
     ensure_postgres
     ensure_redis
     ensure_db_role
-    ensure_database netbox
+    ensure_database "$NB_DB"
 }

@@ -8,11 +8,15 @@
 #   NBSYNC_PYTHON312        Python 3.12 to build the venv with (default: pyenv 3.12.*, then PATH)
 #   NBSYNC_NETBOX_TIMEOUT   readiness deadline in seconds (default 300)
 #   NBSYNC_NETBOX_NO_SNAPSHOT=1   migrate from scratch even if a snapshot matches
+#   NBSYNC_NETBOX_PORT      port on 127.0.0.1 (default 8000)
+#   NBSYNC_NETBOX_DB        database name (default netbox); with NBSYNC_NETBOX_PORT and
+#                           NBSYNC_LAB_DIR, a second, independent instance (the role
+#                           "netbox" is shared: give it the same db_password in
+#                           <lab>/netbox/secrets.json)
 set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-unset NBSYNC_NETBOX_DB   # always the database "netbox" here
 TIMEOUT="${NBSYNC_NETBOX_TIMEOUT:-300}"
 GUNICORN_PID="$RUN/netbox.pid"
 RQ_PID="$RUN/netbox-rqworker.pid"
@@ -20,13 +24,26 @@ T0=$SECONDS
 
 mkdir -p "$RUN" "$LOGS"
 
+# Run a command detached (own session, cwd NETBOX_ROOT, output to a log); its pid
+# (the same process after exec) goes to PIDFILE. Returns once the pid file exists.
+spawn() {
+    local pidfile="$1" logfile="$2" i
+    shift 2
+    rm -f "$pidfile"
+    setsid nohup bash -c 'cd "$1" && echo $$ >"$2" && shift 2 && exec "$@"' spawn \
+        "$NB_ROOT" "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null &
+    for i in $(seq 1 50); do
+        [[ -s "$pidfile" ]] && return 0
+        sleep 0.1
+    done
+    die "could not start $1 (see $logfile)"
+}
+
 start_rqworker() {
     live_pid "$RQ_PID" >/dev/null && return 0
     rm -f "$RQ_PID"
     log "starting rq worker (log: $LOGS/netbox-rqworker.log)"
-    (cd "$NB_ROOT" && setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$RQ_PID" \
-        "$VENV/bin/netbox" rqworker high default low \
-        >>"$LOGS/netbox-rqworker.log" 2>&1 </dev/null &)
+    spawn "$RQ_PID" "$LOGS/netbox-rqworker.log" "$VENV/bin/netbox" rqworker high default low
 }
 
 # HMAC-SHA256(pepper 1, v2 secret): what NetBox stores for our v2 token.
@@ -54,8 +71,8 @@ prepare
 
 # Something else (or a stale NetBox with other credentials) holds the port?
 if ! live_pid "$GUNICORN_PID" >/dev/null \
-    && (exec 3<>"/dev/tcp/127.0.0.1/8000") 2>/dev/null; then
-    die "port 127.0.0.1:8000 is in use by a process the lab did not start (or a NetBox that rejects our token)"
+    && (exec 3<>"/dev/tcp/127.0.0.1/$NB_PORT") 2>/dev/null; then
+    die "port $NB_HOSTPORT is in use by a process the lab did not start (or a NetBox that rejects our token)"
 fi
 
 # Database contents: restore a snapshot into an empty database, then migrate
@@ -63,8 +80,8 @@ fi
 if ! live_pid "$GUNICORN_PID" >/dev/null; then
     snap_name="$(snapshot_name)"
     stamp="nbsync-lab migrated ${snap_name%.sql.gz}"
-    ntables="$(psql_netbox netbox -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")"
-    dbstamp="$(psql_netbox netbox -tAc "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'netbox'")"
+    ntables="$(psql_netbox "$NB_DB" -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")"
+    dbstamp="$(psql_netbox "$NB_DB" -tAc "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$NB_DB'")"
     fresh_migrate=0
     need_migrate=1
     if [[ "$ntables" != 0 && "$dbstamp" == "$stamp" ]]; then
@@ -80,7 +97,7 @@ if ! live_pid "$GUNICORN_PID" >/dev/null; then
         if [[ -n "$snap" ]]; then
             log "empty database: restoring ${snap#"$NB_REPO"/}"
             t=$SECONDS
-            gzip -dc "$snap" | psql_netbox netbox --single-transaction -o /dev/null \
+            gzip -dc "$snap" | psql_netbox "$NB_DB" --single-transaction -o /dev/null \
                 >>"$LOGS/netbox-migrate.log" 2>&1 \
                 || { tail -n 20 "$LOGS/netbox-migrate.log" >&2; die "restoring $snap failed"; }
             log "restored in $((SECONDS - t)) s"
@@ -95,12 +112,12 @@ if ! live_pid "$GUNICORN_PID" >/dev/null; then
         (cd "$NB_ROOT" && "$VENV/bin/netbox" migrate --no-input) >>"$LOGS/netbox-migrate.log" 2>&1 \
             || { tail -n 40 "$LOGS/netbox-migrate.log" >&2; die "migrate failed"; }
         log "migrate done in $((SECONDS - t)) s"
-        psql_admin <<<"COMMENT ON DATABASE netbox IS '$stamp';"
+        psql_admin <<<"COMMENT ON DATABASE \"$NB_DB\" IS '$stamp';"
     fi
     if [[ "$fresh_migrate" == 1 ]]; then
         # Keep a local snapshot so that the next fresh database restores in seconds.
         mkdir -p "$NB_ROOT/snapshot"
-        PGPASSWORD="$(secret db_password)" pg_dump -h 127.0.0.1 -U netbox -d netbox \
+        PGPASSWORD="$(secret db_password)" pg_dump -h 127.0.0.1 -U netbox -d "$NB_DB" \
             --no-owner --no-privileges | gzip -9 >"$NB_ROOT/snapshot/$snap_name.tmp"
         mv "$NB_ROOT/snapshot/$snap_name.tmp" "$NB_ROOT/snapshot/$snap_name"
         log "saved local snapshot .lab/netbox/snapshot/$snap_name (commit one with make-snapshot.sh)"
@@ -108,7 +125,7 @@ if ! live_pid "$GUNICORN_PID" >/dev/null; then
 
     # Superuser and API tokens (created if missing, stable across restarts). A quick
     # SQL look first: Django takes long to start, so only run it when something is missing.
-    have_tokens="$(psql_netbox netbox -tA <<SQL
+    have_tokens="$(psql_netbox "$NB_DB" -tA <<SQL
 SELECT count(*) FROM users_token t JOIN users_user u ON u.id = t.user_id
  WHERE u.username = 'admin' AND u.is_superuser AND u.is_active AND t.enabled
    AND ((t.version = 1 AND t.plaintext = '$(secret token_v1)')
@@ -124,12 +141,10 @@ SQL
 
     rm -f "$GUNICORN_PID"
     log "starting gunicorn on $NB_HOSTPORT (log: $LOGS/netbox.log)"
-    (cd "$NB_ROOT" && setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$GUNICORN_PID" \
+    spawn "$GUNICORN_PID" "$LOGS/netbox.log" \
         "$VENV/bin/gunicorn" --preload --no-control-socket --bind "$NB_HOSTPORT" \
-        --workers 3 --threads 4 --timeout 120 --pid "$GUNICORN_PID" \
-        --error-logfile - --access-logfile - netbox.wsgi \
-        >>"$LOGS/netbox.log" 2>&1 </dev/null &)
-    sleep 0.5
+        --workers 3 --threads 4 --timeout 120 --graceful-timeout 10 --pid "$GUNICORN_PID" \
+        --error-logfile - --access-logfile - netbox.wsgi
 fi
 start_rqworker
 
