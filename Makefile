@@ -16,6 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PYTHONPATH := $(COLLECTIONS)
 export NBSYNC_PYTHON := $(PY)
+export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 
 .PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration test demo build galaxy-import clean
 
@@ -70,8 +71,16 @@ integration: lab-up
 test: lint sanity lab-up
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/lab tests/integration
 
+# The main job on the lab: NetBox's example desired state -> Proxmox, then the same run again (no change).
+DEMO_PLAYBOOK = $(VENV)/bin/ansible-playbook -i .lab/demo/inventory playbooks/proxmox-vm-manager.yml \
+	--vault-password-file .lab/demo/vault-pass
 demo: lab-up
 	cd $(ROOT) && $(VENV)/bin/ansible-playbook -i localhost, playbooks/demo.yml
+	$(PY) tests/lab/demo/prepare.py
+	@echo "=== first run: make Proxmox match NetBox"
+	cd $(ROOT) && $(DEMO_PLAYBOOK)
+	@echo "=== second run: nothing to change"
+	cd $(ROOT) && $(DEMO_PLAYBOOK)
 
 build: collection
 	@mkdir -p $(BUILD)/dist

@@ -50,6 +50,7 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_client import 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import DEFAULT_CONCURRENCY, Reconciler
 
 PEERS_VENV = os.path.join(common.ROOT, '.build', 'bench-peers-venv')
+LAB_PYTHON = os.path.join(common.ROOT, '.venv', 'bin', 'python')   # has fakepve and aiohttp
 LAB_DIR = os.environ.get('NBSYNC_BENCH_LAB_DIR', '/tmp/lab-bench')
 PVE_HOST = os.environ.get('NBSYNC_BENCH_PVE_HOST', '127.0.0.41')
 PVE_PORT = 8006
@@ -58,8 +59,11 @@ FLOOR_PAGE = 1000
 CONCURRENCY = DEFAULT_CONCURRENCY
 
 
-def log(msg, started=[time.monotonic()]):  # noqa: B006 - one clock for the whole run
-    print('[{0:6.1f}s] {1}'.format(time.monotonic() - started[0], msg), flush=True)
+STARTED = time.monotonic()
+
+
+def log(msg):
+    print('[{0:6.1f}s] {1}'.format(time.monotonic() - STARTED, msg), flush=True)
 
 
 def wait_port(host, port, deadline=30.0):
@@ -90,7 +94,7 @@ class BenchPve:
             os.unlink(self.state_file)
         launcher = os.path.join(common.ROOT, 'tests', 'lab', 'pve', 'launcher.py')
         self.logfile = open(os.path.join(LAB_DIR, 'pve.log'), 'ab')
-        self.proc = subprocess.Popen([sys.executable, launcher, '--host', PVE_HOST, '--port', str(PVE_PORT),
+        self.proc = subprocess.Popen([LAB_PYTHON, launcher, '--host', PVE_HOST, '--port', str(PVE_PORT),
                                       '--state-file', self.state_file, '--time-scale', '1'],
                                      env=dict(os.environ, NBSYNC_LAB_DIR=LAB_DIR), stdout=self.logfile,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -165,7 +169,7 @@ class BenchPve:
         samples = []
         with requests.Session() as s:
             s.get(url, headers={'Authorization': self.auth}, verify=self.state['ca_file'], timeout=30)
-            for _ in range(tries):
+            for _dummy in range(tries):
                 t = time.perf_counter()
                 s.get(url, headers={'Authorization': self.auth}, verify=self.state['ca_file'], timeout=30)
                 samples.append(time.perf_counter() - t)
@@ -182,7 +186,7 @@ class NbProxy:
     def start(self):
         os.makedirs(LAB_DIR, exist_ok=True)
         self.logfile = open(os.path.join(LAB_DIR, 'nbproxy.log'), 'ab')
-        self.proc = subprocess.Popen([sys.executable, os.path.join(common.HERE, 'nbproxy.py'), '--upstream', self.upstream,
+        self.proc = subprocess.Popen([LAB_PYTHON, os.path.join(common.HERE, 'nbproxy.py'), '--upstream', self.upstream,
                                       '--port', str(PROXY_PORT), '--latency', str(self.latency)],
                                      stdout=self.logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
@@ -212,7 +216,7 @@ class NbProxy:
                 s.headers['Authorization'] = 'Token ' + token
                 s.get(base + '/api/status/', timeout=30)
                 times = []
-                for _ in range(tries):
+                for _dummy in range(tries):
                     t = time.perf_counter()
                     s.get(base + '/api/virtualization/cluster-types/?brief=1', timeout=30)
                     times.append(time.perf_counter() - t)
@@ -468,6 +472,18 @@ def vars_file(sub, nb_url, token, pve):
     return sub.write('vars.json', json.dumps(variables))
 
 
+def profile(path, func):
+    from pyinstrument import Profiler  # pylint: disable=import-outside-toplevel
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    row = func()
+    profiler.stop()
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.write(profiler.output_html())
+    log('profiled run: {0:.2f} s, written to {1}'.format(row['wall'], path))
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
 # ------------------------------------------------------------------------------------------ report
 
 def summarize(rows):
@@ -511,6 +527,8 @@ def main():
     parser.add_argument('--no-peers', action='store_true', help='skip the peer collections')
     parser.add_argument('--no-playbook', action='store_true', help='skip the ansible-playbook runs')
     parser.add_argument('--output', help='results file (default benchmarks/results/<date>.md)')
+    parser.add_argument('--profile', metavar='HTML', help='one more in-process run under pyinstrument, written to '
+                        'HTML (pyinstrument is in the peers venv: run this script with its python)')
     args = parser.parse_args()
 
     lab = common.load_lab()
@@ -556,6 +574,8 @@ def main():
                 rows[name].append(row)
                 log('{0:5s} run {1}: {2:6.2f} s, NetBox {3} calls (proxy saw {4}), PVE {5} calls'.format(
                     name, i + 1, row['wall'], row['nb_calls'], row['proxy_nb_calls'], row['pve_calls']))
+        if args.profile:
+            profile(args.profile, lambda: ours(proxy.url, token, params, args.count))
         floor_s = summarize(rows['floor'])
         results.append(('floor', 'minimum reads, clients\' sessions, no processing', floor_s))
         results.append(('ours (in-process)', 'Reconciler.run(), check_mode false', summarize(rows['ours'])))

@@ -21,8 +21,11 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader impo
 CHUNK = 250
 
 
-def log(msg, started=[time.monotonic()]):  # noqa: B006 - one clock for the whole run
-    print('[{0:6.1f}s] {1}'.format(time.monotonic() - started[0], msg), flush=True)
+STARTED = time.monotonic()
+
+
+def log(msg):
+    print('[{0:6.1f}s] {1}'.format(time.monotonic() - STARTED, msg), flush=True)
 
 
 def get_or_create(nb, endpoint, lookup, extra=None):

@@ -172,13 +172,34 @@ class Reconciler:
                 guest, named = self._match(spec, guests)
                 matched.append((spec, guest, named))
             configs = self._configs(cluster, [g for _s, g, _n in matched if g is not None])
+            cluster_plans = []
             for spec, guest, named in matched:
                 config = configs.get(int(guest['vmid'])) if guest else None
                 if isinstance(config, NbsyncError):
-                    plans.append(VmPlan(spec, 'fail', error=str(config), guest=guest))
+                    cluster_plans.append(VmPlan(spec, 'fail', error=str(config), guest=guest))
                     continue
-                plans.append(plan_vm(spec, guest, config, self.allow_delete, named))
+                cluster_plans.append(plan_vm(spec, guest, config, self.allow_delete, named))
+            self._assign_vmids(pve, cluster_plans, set(int(r['vmid']) for r in resources if 'vmid' in r))
+            plans.extend(cluster_plans)
         return plans
+
+    @staticmethod
+    def _assign_vmids(pve, plans, used):
+        """Give each new guest its own vmid before the clones run in parallel.
+
+        /cluster/nextid answers the same id to concurrent callers, so parallel clones would collide;
+        the ids are handed out here, once, above PVE's next free id and past every id in use.
+        """
+        new = [p for p in plans if p.action == 'create' and p.params.get('vmid') is None]
+        if not new:
+            return
+        used = set(used) | set(int(p.params['vmid']) for p in plans if p.params.get('vmid') is not None)
+        candidate = pve.next_vmid()
+        for plan in new:
+            while candidate in used:
+                candidate += 1
+            plan.params['vmid'] = candidate
+            used.add(candidate)
 
     @staticmethod
     def _match(spec, guests):

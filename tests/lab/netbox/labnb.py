@@ -2,7 +2,7 @@
 
 Subcommands (never print secrets):
   secrets FILE                  create/complete the lab secrets file (chmod 600)
-  config SECRETS NETBOX_ROOT [DB]  write NETBOX_ROOT/conf/configuration.py
+  config SECRETS NETBOX_ROOT [DB [REDIS_DB]]  write NETBOX_ROOT/conf/configuration.py
   versions                      print "<netbox version> <netbox-plugin-dns version>"
   users SECRETS                 ensure superuser 'admin' and its v1 + v2 API tokens
   status URL SECRETS            exit 0 if GET /api/status/ answers 200 with the v1 token
@@ -83,9 +83,9 @@ DATABASES = {{
 }}
 REDIS = {{
     'tasks': {{'HOST': '127.0.0.1', 'PORT': 6379, 'USERNAME': '', 'PASSWORD': '',
-               'DATABASE': 0, 'SSL': False}},
+               'DATABASE': {redis_tasks}, 'SSL': False}},
     'caching': {{'HOST': '127.0.0.1', 'PORT': 6379, 'USERNAME': '', 'PASSWORD': '',
-                 'DATABASE': 1, 'SSL': False}},
+                 'DATABASE': {redis_caching}, 'SSL': False}},
 }}
 SECRET_KEY = {secret_key!r}
 API_TOKEN_PEPPERS = {{1: {pepper!r}}}
@@ -103,13 +103,15 @@ SCRIPTS_ROOT = {scripts_root!r}
 '''
 
 
-def cmd_config(secrets_path, netbox_root, db_name='netbox'):
+def cmd_config(secrets_path, netbox_root, db_name='netbox', redis_db='0'):
     s = load_secrets(secrets_path)
     conf_dir = os.path.join(netbox_root, 'conf')
     for sub in ('conf', 'media', 'reports', 'scripts'):
         os.makedirs(os.path.join(netbox_root, sub), exist_ok=True)
     text = CONFIG.format(
         db_name=db_name,
+        redis_tasks=int(redis_db),
+        redis_caching=int(redis_db) + 1,
         db_password=s['db_password'],
         secret_key=s['secret_key'],
         pepper=s['pepper'],

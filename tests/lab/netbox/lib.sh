@@ -13,6 +13,10 @@ NB_ROOT="$LAB/netbox"              # NETBOX_ROOT: conf/, media/, static/, secret
 SECRETS="$NB_ROOT/secrets.json"     # generated once, chmod 600
 NB_PORT="${NBSYNC_NETBOX_PORT:-8000}"
 NB_DB="${NBSYNC_NETBOX_DB:-netbox}"
+# Redis databases: tasks = NB_REDIS_DB, caching = NB_REDIS_DB + 1 (0/1 on port 8000;
+# a second instance on 8001 uses 2/3, so their rq queues stay apart).
+NB_REDIS_DB=$(( (NB_PORT - 8000) * 2 ))
+(( NB_REDIS_DB >= 0 && NB_REDIS_DB <= 14 )) || NB_REDIS_DB=0
 NB_URL="http://127.0.0.1:$NB_PORT"
 NB_HOSTPORT="127.0.0.1:$NB_PORT"
 PG_VERSION=15
@@ -152,7 +156,7 @@ ensure_config() {
     mkdir -p "$NB_ROOT"
     chmod 700 "$NB_ROOT"
     "$VENV/bin/python" "$NB_HELPER" secrets "$SECRETS"
-    "$VENV/bin/python" "$NB_HELPER" config "$SECRETS" "$NB_ROOT" "$NB_DB"
+    "$VENV/bin/python" "$NB_HELPER" config "$SECRETS" "$NB_ROOT" "$NB_DB" "$NB_REDIS_DB"
 }
 
 snapshot_name() {

@@ -126,3 +126,17 @@ def test_plan_apply_plan_is_empty_for_generated_netbox_states(vcpus, memory, dis
     config = _apply(copy.deepcopy(CONFIG), spec)
     again = plan_vm(spec, GUEST, config)
     assert again.action == 'noop', again.reasons
+
+
+def test_new_guests_get_distinct_vmids_before_parallel_clones():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+
+    class NextId:
+        def next_vmid(self):
+            return 100   # PVE gives every concurrent caller the same answer
+
+    plans = [plan_vm(_spec(), None, None) for _i in range(3)]
+    fixed = plan_vm(_spec(cf={'proxmox_vmid': 102}), None, None)
+    Reconciler._assign_vmids(NextId(), plans + [fixed], used={100, 101, 9000})
+    assert [p.params['vmid'] for p in plans] == [103, 104, 105]
+    assert fixed.params['vmid'] == 102
