@@ -68,7 +68,7 @@ integration: lab-up
 	$(PY) -m pytest -q tests/integration
 
 # The one command CI runs. The pytest run comes last so its summary line ends the output.
-test: lint sanity lab-up
+test: lint sanity galaxy-import lab-up
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/lab tests/integration
 
 # The main job on the lab: NetBox's example desired state -> Proxmox, then the same run again (no change).

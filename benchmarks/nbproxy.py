@@ -6,12 +6,13 @@ Every request waits ``latency`` seconds (asyncio, so concurrent requests wait si
 network with that round-trip time), then goes to NetBox over a keep-alive pool. The Host header is passed
 on, so NetBox's ``next`` links point back at the proxy. Control (not forwarded, not counted):
 
-* ``GET /_bench/stats``  -> {"count": n, "by_path": {"/api/...": n}, "latency": s}
+* ``GET /_bench/stats``  -> {"count": n, "by_path": {"/api/...": [n, seconds NetBox took]}, "latency": s}
 * ``POST /_bench/reset`` -> zero the counters
 """
 
 import argparse
 import asyncio
+import time
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
@@ -33,16 +34,19 @@ async def reset(request):
 async def forward(request):
     app = request.app
     app['count'] += 1
-    app['by_path'][request.path] = app['by_path'].get(request.path, 0) + 1
     if app['latency']:
         await asyncio.sleep(app['latency'])
     headers = dict((k, v) for k, v in request.headers.items() if k.lower() not in HOP)
     body = await request.read()
+    started = time.monotonic()
     async with app['session'].request(request.method, app['upstream'] + request.path_qs, headers=headers,
                                       data=body or None, allow_redirects=False, auto_decompress=False) as resp:
         data = await resp.read()
         out = dict((k, v) for k, v in resp.headers.items() if k.lower() not in HOP)
-        return web.Response(status=resp.status, body=data, headers=out)
+    entry = app['by_path'].setdefault(request.path, [0, 0.0])
+    entry[0] += 1
+    entry[1] = round(entry[1] + time.monotonic() - started, 3)
+    return web.Response(status=resp.status, body=data, headers=out)
 
 
 async def on_startup(app):

@@ -38,8 +38,10 @@ stop_pidfile() {
 }
 
 [[ -d "$RUN" ]] || exit 0
-stop_pidfile "$RUN/netbox.pid"
-stop_pidfile "$RUN/netbox-rqworker.pid"
+# gunicorn (up to its 10 s graceful timeout) and the rq worker in parallel.
+stop_pidfile "$RUN/netbox.pid" &
+stop_pidfile "$RUN/netbox-rqworker.pid" &
+wait
 for f in "$RUN"/netbox*.pid; do
     [[ -e "$f" ]] || continue
     [[ "$f" == "$RUN/netbox-redis.pid" ]] && continue
