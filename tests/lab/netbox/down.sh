@@ -12,7 +12,7 @@ KEEP_SERVICES=0
 
 # Stop the process (and its process group: gunicorn workers) named in a pid file.
 stop_pidfile() {
-    local f="$1" name pid i
+    local f="$1" name pid _
     name="$(basename "$f" .pid)"
     if ! pid="$(live_pid "$f")"; then
         rm -f "$f"
@@ -22,7 +22,7 @@ stop_pidfile() {
     # TERM to the leader only: gunicorn's master stops its workers itself (at most
     # --graceful-timeout 10 s), rq's worker its scheduler.
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 150); do
+    for _ in $(seq 1 150); do
         live_pid "$f" >/dev/null || break
         sleep 0.2
     done

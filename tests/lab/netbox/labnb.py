@@ -24,7 +24,7 @@ ALNUM = string.ascii_letters + string.digits
 
 
 def _rand(n, alphabet=ALNUM):
-    return ''.join(secrets.choice(alphabet) for _ in range(n))
+    return ''.join(secrets.choice(alphabet) for _index in range(n))
 
 
 GENERATORS = {

@@ -17,7 +17,9 @@ NB_DB="${NBSYNC_NETBOX_DB:-netbox}"
 # a second instance on 8001 uses 2/3, so their rq queues stay apart).
 NB_REDIS_DB=$(( (NB_PORT - 8000) * 2 ))
 (( NB_REDIS_DB >= 0 && NB_REDIS_DB <= 14 )) || NB_REDIS_DB=0
+# shellcheck disable=SC2034  # used by the scripts that source this file
 NB_URL="http://127.0.0.1:$NB_PORT"
+# shellcheck disable=SC2034
 NB_HOSTPORT="127.0.0.1:$NB_PORT"
 PG_VERSION=15
 PG_CLUSTER=main
@@ -44,6 +46,7 @@ live_pid() {
 find_python312() {
     local p
     if [[ -n "${NBSYNC_PYTHON312:-}" ]]; then printf '%s\n' "$NBSYNC_PYTHON312"; return; fi
+    # shellcheck disable=SC2012  # a glob of version directories, no odd file names
     p="$(ls -d "$HOME"/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -n 1 || true)"
     if [[ -z "$p" ]]; then p="$(command -v python3.12 || true)"; fi
     [[ -n "$p" ]] || die "Python 3.12 not found (~/.pyenv/versions/3.12.*/bin/python3.12 or python3.12 on PATH; or set NBSYNC_PYTHON312)"
@@ -74,8 +77,8 @@ ensure_postgres() {
         pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start || die "pg_ctlcluster $PG_VERSION $PG_CLUSTER start failed"
         : >"$RUN/netbox-postgres.started"
     fi
-    local i
-    for i in $(seq 1 60); do
+    local _
+    for _ in $(seq 1 60); do
         pg_isready -q -h 127.0.0.1 -p 5432 && return 0
         sleep 0.5
     done
@@ -92,8 +95,8 @@ ensure_redis() {
         --pidfile "$RUN/netbox-redis.pid" --logfile "$LOGS/netbox-redis.log" \
         --dir "$NB_ROOT/redis" --save '' --appendonly no >/dev/null \
         || die "redis-server failed to start (see $LOGS/netbox-redis.log)"
-    local i
-    for i in $(seq 1 50); do
+    local _
+    for _ in $(seq 1 50); do
         redis_ok && return 0
         sleep 0.2
     done

@@ -30,12 +30,13 @@ mkdir -p "$RUN" "$LOGS"
 # Run a command detached (own session, cwd NETBOX_ROOT, output to a log); its pid
 # (the same process after exec) goes to PIDFILE. Returns once the pid file exists.
 spawn() {
-    local pidfile="$1" logfile="$2" i
+    local pidfile="$1" logfile="$2" _
     shift 2
     rm -f "$pidfile"
+    # shellcheck disable=SC2016  # the inner shell expands these, not this one
     setsid nohup bash -c 'cd "$1" && echo $$ >"$2" && shift 2 && exec "$@"' spawn \
         "$NB_ROOT" "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null &
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         [[ -s "$pidfile" ]] && return 0
         sleep 0.1
     done
