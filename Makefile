@@ -10,7 +10,11 @@ PY          := $(VENV)/bin/python
 BUILD       := $(ROOT)/.build
 COLLECTIONS := $(BUILD)/collections
 COLL_LINK   := $(COLLECTIONS)/ansible_collections/nbsync/proxmox
-PYTHON312   ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12.*/bin/python3.12 /usr/local/bin/python3.12 2>/dev/null | sort -V | tail -n 1)
+# The first Python 3.12 that really runs (a pyenv shim on PATH may exist and still refuse to run).
+PYTHON312   ?= $(shell for p in $$(ls -d $$HOME/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | sort -rV) \
+                  $$(command -v python3.12 2>/dev/null) /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+                  [ -x "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null \
+                  && { echo "$$p"; break; }; done)
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
