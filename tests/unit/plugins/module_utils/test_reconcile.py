@@ -140,3 +140,24 @@ def test_new_guests_get_distinct_vmids_before_parallel_clones():
     Reconciler._assign_vmids(NextId(), plans + [fixed], used={100, 101, 9000})
     assert [p.params['vmid'] for p in plans] == [103, 104, 105]
     assert fixed.params['vmid'] == 102
+
+
+def test_netbox_unreachable_at_write_back_is_reported_not_lost():
+    """Proxmox work done, NetBox gone: every changed VM says so, and the next run adopts by name."""
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import Unavailable
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+
+    class GoneNetBox:
+        def update(self, endpoint, items):
+            raise Unavailable('cannot reach NetBox at http://nb (update of 1 virtualization.virtual_machines)')
+
+    reconciler = Reconciler(GoneNetBox(), pve_factory=None)
+    created = plan_vm(_spec(), None, None)
+    unchanged = plan_vm(_spec(), GUEST, CONFIG)
+    results = [(created, {'vmid': 130, 'node': 'pve1', 'type': 'qemu', 'mac_addresses': {}}), (unchanged, None)]
+    reconciler._write_back(results)
+    summary = reconciler._summary(results, [], [])
+    by_action = dict((e['result'], e) for e in summary['vms'])
+    assert 'writing back to NetBox failed' in by_action['created']['warning']
+    assert 'next run finishes it' in by_action['created']['warning']
+    assert 'warning' not in by_action['unchanged']
