@@ -22,11 +22,11 @@ export PYTHONPATH := $(COLLECTIONS)
 export NBSYNC_PYTHON := $(PY)
 export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 
-.PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration test demo build galaxy-import clean
+.PHONY: help venv collection lab-up lab-down lab-status lint sanity unit integration molecule test demo bench build galaxy-import clean
 
 help:
 	@echo "make demo        bring the lab up and run the demo playbook against it"
-	@echo "make test        ruff, ansible-lint, ansible-test sanity, unit and integration tests (starts the lab)"
+	@echo "make test        ruff, ansible-lint, ansible-test sanity, galaxy-importer, molecule, unit and integration tests"
 	@echo "make lab-up | lab-status | lab-down    the test lab (NetBox, fakepve, PBS fake, bind9)"
 	@echo "make build       the collection tarball;  make galaxy-import  checks it with galaxy-importer"
 
@@ -71,8 +71,13 @@ unit: collection
 integration: lab-up
 	$(PY) -m pytest -q tests/integration
 
+# Role scenarios (molecule, default driver on localhost) converge against the lab; not at the same time as
+# pytest, since both reset the lab's PVE.
+molecule: lab-up
+	PATH=$(VENV)/bin:$$PATH bash tests/ci/molecule.sh
+
 # The one command CI runs. The pytest run comes last so its summary line ends the output.
-test: lint sanity galaxy-import lab-up
+test: lint sanity galaxy-import lab-up molecule
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/lab tests/integration
 
 # The main job on the lab: NetBox's example desired state -> Proxmox, then the same run again (no change).
