@@ -16,6 +16,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import ipaddress
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import NbsyncError
@@ -140,6 +141,17 @@ class Reconciler:
         self.concurrency = max(1, int(concurrency))
         self.timeout = timeout
         self.reader = NetBoxReader(netbox)
+        self._local = threading.local()
+
+    def _pve(self, cluster):
+        """One client per cluster and thread: its session keeps the TLS connection for every call of the run
+        (a requests session is not shared between threads)."""
+        clients = getattr(self._local, 'clients', None)
+        if clients is None:
+            clients = self._local.clients = {}
+        if cluster not in clients:
+            clients[cluster] = self.pve_factory(cluster)
+        return clients[cluster]
 
     # ---------------------------------------------------------------------- run
 
@@ -161,7 +173,7 @@ class Reconciler:
         plans = []
         for cluster, members in sorted(by_cluster.items(), key=lambda kv: str(kv[0])):
             try:
-                pve = self.pve_factory(cluster)
+                pve = self._pve(cluster)
                 resources = pve.cluster_resources('vm')
             except NbsyncError as err:
                 plans.extend(VmPlan(s, 'fail', error='cluster {0}: {1}'.format(cluster, err)) for s in members)
@@ -220,7 +232,7 @@ class Reconciler:
         """The config of each matched guest: what /cluster/resources lacks, read concurrently with a bound."""
         def read(guest):
             try:
-                pve = self.pve_factory(cluster)
+                pve = self._pve(cluster)
                 return int(guest['vmid']), pve.guest_config(guest['node'], guest['type'], guest['vmid'], current=False)
             except NbsyncError as err:
                 return int(guest['vmid']), err
@@ -244,7 +256,7 @@ class Reconciler:
 
     def _apply_one(self, plan):
         try:
-            pve = self.pve_factory(plan.spec.cluster)
+            pve = self._pve(plan.spec.cluster)
             result = GuestManager(pve, dict(plan.params, timeout=self.timeout), check_mode=self.check).run()
             plan.reasons = result.get('actions') or plan.reasons
             return plan, (None if self.check else result)
