@@ -19,7 +19,7 @@ import ipaddress
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import NbsyncError
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import Conflict, NbsyncError
 from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import plan_config
 from ansible_collections.nbsync.proxmox.plugins.module_utils._model import STATUS_MEANING
 from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
@@ -277,6 +277,11 @@ class Reconciler:
                         'assigned_object_type': 'virtualization.vminterface', 'assigned_object_id': nic.netbox_id,
                         'dns_name': plan.spec.name, 'status': 'active',
                         'description': 'allocated by nbsync.proxmox'})
+                except Conflict as err:
+                    plan.action, plan.error = 'fail', ('interface {0}: no address from prefix {1}: the prefix is full; '
+                                                       'free an address or widen the prefix ({2})').format(
+                        nic.name, nic.prefix_id, err)
+                    break
                 except NbsyncError as err:
                     plan.action, plan.error = 'fail', 'interface {0}: no address from prefix {1}: {2}'.format(
                         nic.name, nic.prefix_id, err)

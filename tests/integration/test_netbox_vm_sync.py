@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 TAG = uuid.uuid4().hex[:6]
 CLUSTER = 'it-{0}'.format(TAG)
+NOCREDS = 'it-nocreds-{0}'.format(TAG)   # a Proxmox cluster in NetBox with no credentials in the vault
 
 PLAYBOOK = """
 - hosts: localhost
@@ -34,7 +35,7 @@ PLAYBOOK = """
         netbox_token: "{{{{ netbox_token }}}}"
         clusters: "{{{{ clusters }}}}"
         defaults: "{{{{ defaults }}}}"
-        limit_clusters: ["{cluster}"]
+        limit_clusters: ["{cluster}", "{nocreds}"]
         allow_delete: "{{{{ allow_delete | default(false) }}}}"
         timeout: 120
       register: result
@@ -72,6 +73,12 @@ def world(nb, pve, lab):
     NetBoxReader(nb).ensure_custom_fields()
     ctype = _get_or_create(nb, 'virtualization.cluster_types', {'slug': 'proxmox'}, {'name': 'Proxmox'})
     cluster = nb.create('virtualization.clusters', [{'name': CLUSTER, 'type': ctype['id']}])[0]
+    nocreds = nb.create('virtualization.clusters', [{'name': NOCREDS, 'type': ctype['id']}])[0]
+    # a prefix with no free address: a /30 whose two usable addresses are taken
+    full_vlan = nb.create('ipam.vlans', [{'vid': 30, 'name': 'it-v30-' + TAG}])[0]
+    full_net = '10.{0}.30'.format(int(TAG[:2], 16))
+    full_prefix = nb.create('ipam.prefixes', [{'prefix': full_net + '.0/30', 'vlan': full_vlan['id']}])[0]
+    nb.create('ipam.ip_addresses', [{'address': full_net + '.1/30'}, {'address': full_net + '.2/30'}])
     vlan = nb.create('ipam.vlans', [{'vid': 20, 'name': 'it-v20-' + TAG}])[0]
     prefix = nb.create('ipam.prefixes', [{'prefix': '10.{0}.20.0/29'.format(int(TAG[:2], 16)), 'vlan': vlan['id'],
                                           'custom_fields': {'proxmox_gateway': '10.{0}.20.1'.format(int(TAG[:2], 16))}}])[0]
@@ -84,12 +91,16 @@ def world(nb, pve, lab):
         {'name': 'plan-' + TAG, 'cluster': cluster['id'], 'status': 'planned', 'vcpus': 1, 'memory': 512},
         {'name': 'bad-' + TAG, 'cluster': cluster['id'], 'status': 'active', 'vcpus': 1, 'memory': 512,
          'custom_fields': {'proxmox_template': 'no-such-template'}},
+        {'name': 'gone-' + TAG, 'cluster': cluster['id'], 'status': 'failed', 'vcpus': 1, 'memory': 512},
+        {'name': 'full-' + TAG, 'cluster': cluster['id'], 'status': 'active', 'vcpus': 1, 'memory': 512},
+        {'name': 'lost-' + TAG, 'cluster': nocreds['id'], 'status': 'active', 'vcpus': 1, 'memory': 512},
     ])
     by_name = dict((v['name'].split('-')[0], v) for v in vms)
     ifaces = nb.create('virtualization.interfaces', [
         {'virtual_machine': by_name['web']['id'], 'name': 'eth0', 'mode': 'access', 'untagged_vlan': vlan['id']},
         {'virtual_machine': by_name['web']['id'], 'name': 'eth1', 'custom_fields': {'proxmox_bridge': 'vmbr1'}},
         {'virtual_machine': by_name['ct']['id'], 'name': 'eth0'},
+        {'virtual_machine': by_name['full']['id'], 'name': 'eth0', 'mode': 'access', 'untagged_vlan': full_vlan['id']},
     ])
     nb.create('ipam.ip_addresses', [{'address': '10.99.{0}.9/24'.format(int(TAG[2:4], 16)),
                                      'assigned_object_type': 'virtualization.vminterface',
@@ -104,15 +115,18 @@ def world(nb, pve, lab):
         {'virtual_machine': by_name['ct']['id'], 'name': 'root', 'size': 6144},
     ])
     yield {'cluster': cluster, 'vms': by_name, 'ifaces': ifaces, 'prefix': prefix, 'vlan': vlan}
-    for vm in nb.list('virtualization.virtual_machines', cluster_id=cluster['id']):
+    for vm in nb.list('virtualization.virtual_machines', cluster_id=[cluster['id'], nocreds['id']]):
         ips = nb.list('ipam.ip_addresses', virtual_machine_id=vm['id'])
         nb.delete('ipam.ip_addresses', [i['id'] for i in ips])
         nb.delete('virtualization.virtual_machines', [vm['id']])
     gw = nb.list('ipam.ip_addresses', parent=prefix['prefix'])
     nb.delete('ipam.ip_addresses', [i['id'] for i in gw])
     nb.delete('ipam.prefixes', [prefix['id']])
-    nb.delete('ipam.vlans', [vlan['id']])
-    nb.delete('virtualization.clusters', [cluster['id']])
+    full = nb.list('ipam.ip_addresses', parent=full_prefix['prefix'])
+    nb.delete('ipam.ip_addresses', [i['id'] for i in full])
+    nb.delete('ipam.prefixes', [full_prefix['id']])
+    nb.delete('ipam.vlans', [vlan['id'], full_vlan['id']])
+    nb.delete('virtualization.clusters', [cluster['id'], nocreds['id']])
     pve_control_reset(lab)
 
 
@@ -139,7 +153,7 @@ def sync(lab, tmp_path, check=False, allow_delete=False):
     if result_file.exists():
         result_file.unlink()
     playbook = tmp_path / 'sync.yml'
-    playbook.write_text(PLAYBOOK.format(vars_file=vars_file, cluster=CLUSTER, result_file=result_file))
+    playbook.write_text(PLAYBOOK.format(vars_file=vars_file, cluster=CLUSTER, nocreds=NOCREDS, result_file=result_file))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', str(playbook)]
@@ -164,6 +178,8 @@ def test_1_check_mode_plans_and_changes_nothing(lab, tmp_path, world, nb, pve):
     assert by['web']['result'] == 'created' and by['ct']['result'] == 'created'
     assert by['plan']['result'] == 'unchanged'
     assert by['bad']['result'] == 'failed' and "template 'no-such-template' does not exist" in by['bad']['error']
+    assert by['gone']['result'] == 'skipped'
+    assert by['lost']['result'] == 'failed' and "cluster {0!r} has no credentials".format(NOCREDS) in by['lost']['error']
     assert guests_named(pve) == {}
     assert nb.list('ipam.ip_addresses', virtual_machine_id=world['vms']['web']['id'])[0]['address'].startswith('10.99.')
     assert len(nb.list('ipam.ip_addresses', virtual_machine_id=world['vms']['web']['id'])) == 1
@@ -175,9 +191,11 @@ def test_2_run_creates_allocates_and_writes_back(lab, tmp_path, world, nb, pve):
     assert result['changed']
     assert (by['web']['result'], by['ct']['result'], by['plan']['result'], by['bad']['result']) == \
         ('created', 'created', 'unchanged', 'failed')
-    assert result['summary'] == {'created': 2, 'updated': 0, 'removed': 0, 'unchanged': 1, 'skipped': 0, 'failed': 1}
+    assert by['full']['result'] == 'failed' and 'no address from prefix' in by['full']['error']
+    assert 'the prefix is full' in by['full']['error']
+    assert result['summary'] == {'created': 2, 'updated': 0, 'removed': 0, 'unchanged': 1, 'skipped': 1, 'failed': 3}
     guests = guests_named(pve)
-    assert set(guests) == {'web', 'ct'}
+    assert set(guests) == {'web', 'ct'}   # nothing of the failed VMs was created
     web, ct = guests['web'], guests['ct']
     assert web['status'] == 'running' and ct['status'] == 'stopped' and ct['type'] == 'lxc'
     cfg = pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)
@@ -204,7 +222,7 @@ def test_2_run_creates_allocates_and_writes_back(lab, tmp_path, world, nb, pve):
 def test_3_second_run_changes_nothing(lab, tmp_path, world):
     result = sync(lab, tmp_path)
     assert not result['changed'], result['vms']
-    assert result['summary']['unchanged'] == 3 and result['summary']['failed'] == 1
+    assert result['summary']['unchanged'] == 3 and result['summary']['failed'] == 3
 
 
 def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve):
