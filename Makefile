@@ -29,6 +29,7 @@ help:
 	@echo "make test        ruff, ansible-lint, ansible-test sanity, galaxy-importer, molecule, unit and integration tests"
 	@echo "make lab-up | lab-status | lab-down    the test lab (NetBox, fakepve, PBS fake, bind9)"
 	@echo "make build       the collection tarball;  make galaxy-import  checks it with galaxy-importer"
+	@echo "make bench       the 1,000-VM no-change benchmark against the minimum reads and the peer collections"
 
 $(VENV)/.stamp: requirements.txt requirements-test.txt
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -90,6 +91,11 @@ demo: lab-up
 	cd $(ROOT) && $(DEMO_PLAYBOOK)
 	@echo "=== second run: nothing to change"
 	cd $(ROOT) && $(DEMO_PLAYBOOK)
+
+# Speed: a no-change netbox_vm_sync over 1,000 VMs against the minimum reads and the peers (benchmarks/README.md).
+bench: lab-up
+	$(PY) benchmarks/seed.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 build: collection
 	@mkdir -p $(BUILD)/dist
