@@ -103,7 +103,10 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
         return VmPlan(spec, 'remove', ['remove guest {0} on {1}'.format(guest['vmid'], guest['node']),
                                        'delete it and its IP addresses from NetBox'],
                       params={'vmid': int(guest['vmid']), 'state': 'absent', 'purge': True}, guest=guest)
-    state = {'running': 'started', 'stopped': 'stopped', 'paused': 'present'}[meaning['power']]
+    if meaning['power'] == 'paused' and spec.kind != 'qemu':
+        return VmPlan(spec, 'fail', error='status paused: only QEMU VMs can be suspended (hibernated); '
+                                          'set the container active or offline', guest=guest)
+    state = {'running': 'started', 'stopped': 'stopped', 'paused': 'paused'}[meaning['power']]
     params = dict(desired_options(spec), name=spec.name, state=state, template=spec.template,
                   storage=spec.storage, node=spec.node, vmid=spec.vmid, pool=spec.pool, force=True)
     if guest is None:
@@ -113,12 +116,22 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
         return VmPlan(spec, 'create', ['clone from {0}'.format(spec.template)], params=params)
     params['vmid'] = int(guest['vmid'])
     params['node'] = None
+    # A paused guest is hibernated: /cluster/resources lists it stopped with lock 'suspended'. PVE refuses
+    # config changes while it is suspended, so they wait until NetBox sets it active again.
+    suspended = guest.get('lock') == 'suspended'
     try:
         cfg_plan = plan_config(desired_options(spec), config or {}, kind=guest['type'], name=spec.name)
     except NbsyncError as err:
         return VmPlan(spec, 'fail', error=str(err), guest=guest)
     reasons = cfg_plan.tracker.reasons()
-    power = _power_of(guest)
+    power = 'paused' if suspended else _power_of(guest)
+    if meaning['power'] == 'paused':
+        if suspended:
+            if reasons:
+                return VmPlan(spec, 'skip', ['paused: waiting until it is active for: ' + '; '.join(reasons)],
+                              guest=guest)
+            return VmPlan(spec, 'noop', guest=guest)
+        reasons.append('power: {0} -> paused (hibernated)'.format(power))
     if meaning['power'] == 'running' and power != 'running':
         reasons.append('power: {0} -> running'.format(power))
     if meaning['power'] == 'stopped' and power == 'running':

@@ -230,9 +230,10 @@ options:
   state:
     description:
       - V(present) clones or updates the guest and leaves its power state alone; V(started) and V(stopped)
-        also set the power state; V(absent) removes the guest (a guest with protection is refused).
+        also set the power state; V(paused) hibernates a QEMU VM (suspend to disk; V(started) resumes it);
+        V(absent) removes the guest (a guest with protection is refused).
     type: str
-    choices: [present, started, stopped, absent]
+    choices: [present, started, stopped, paused, absent]
     default: present
   shutdown_timeout:
     description: Seconds an ACPI shutdown may take (O(state=stopped)).
@@ -406,7 +407,7 @@ def argument_spec():
         agent=dict(type='raw'),
         onboot=dict(type='bool'),
         protection=dict(type='bool'),
-        state=dict(type='str', choices=['present', 'started', 'stopped', 'absent'], default='present'),
+        state=dict(type='str', choices=['present', 'started', 'stopped', 'paused', 'absent'], default='present'),
         shutdown_timeout=dict(type='int', default=60),
         force=dict(type='bool', default=False),
         purge=dict(type='bool', default=False),

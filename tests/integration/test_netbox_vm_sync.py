@@ -249,6 +249,20 @@ def test_5_offline_stops_and_active_starts(lab, tmp_path, world, nb, pve):
     assert not sync(lab, tmp_path)['changed']
 
 
+def test_5b_paused_hibernates_and_active_resumes(lab, tmp_path, world, nb, pve):
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'paused'}])
+    result = sync(lab, tmp_path)
+    assert result['by_name']['web']['result'] == 'updated'
+    web = guests_named(pve)['web']
+    assert web['status'] == 'stopped' and web.get('lock') == 'suspended'
+    assert not sync(lab, tmp_path)['changed']
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'active'}])
+    resumed = sync(lab, tmp_path)
+    assert resumed['by_name']['web']['changes'][0].startswith('resume ')
+    web = guests_named(pve)['web']
+    assert web['status'] == 'running' and not web.get('lock')
+
+
 def test_6_decommissioning_is_guarded_then_removes_both_sides(lab, tmp_path, world, nb, pve):
     nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'decommissioning'}])
     guarded = sync(lab, tmp_path)

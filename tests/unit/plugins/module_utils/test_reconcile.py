@@ -161,3 +161,17 @@ def test_netbox_unreachable_at_write_back_is_reported_not_lost():
     assert 'writing back to NetBox failed' in by_action['created']['warning']
     assert 'next run finishes it' in by_action['created']['warning']
     assert 'warning' not in by_action['unchanged']
+
+
+def test_paused_hibernates_and_waits_with_config_changes():
+    running = plan_vm(_spec('paused'), GUEST, CONFIG)
+    assert running.action == 'update' and running.reasons == ['power: running -> paused (hibernated)']
+    assert running.params['state'] == 'paused'
+    hibernated = dict(GUEST, status='stopped', lock='suspended')
+    assert plan_vm(_spec('paused'), hibernated, CONFIG).action == 'noop'
+    waiting = plan_vm(_spec('paused', memory=4096), hibernated, CONFIG)
+    assert waiting.action == 'skip' and 'memory: 2048 -> 4096' in waiting.reasons[0]
+    resume = plan_vm(_spec('active'), hibernated, CONFIG)
+    assert resume.action == 'update' and resume.reasons == ['power: paused -> running']
+    ct = to_specs([vm(5, 'ct', status='paused', cf={'proxmox_type': 'lxc'})], [], [], [], DEFAULTS)[0]
+    assert plan_vm(ct, dict(GUEST, type='lxc'), {}).action == 'fail'
