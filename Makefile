@@ -93,7 +93,15 @@ demo: lab-up
 	cd $(ROOT) && $(DEMO_PLAYBOOK)
 
 # Speed: a no-change netbox_vm_sync over 1,000 VMs against the minimum reads and the peers (benchmarks/README.md).
-bench: lab-up
+# The peers live in their own venv: never in .venv.
+BENCH_PEERS := $(BUILD)/bench-peers-venv
+
+$(BENCH_PEERS)/.stamp:
+	@test -x $(BENCH_PEERS)/bin/python || $(PYTHON312) -m venv $(BENCH_PEERS)
+	$(BENCH_PEERS)/bin/pip install -q --disable-pip-version-check 'ansible>=14,<15' proxmoxer pynetbox pytz pyinstrument
+	@touch $@
+
+bench: lab-up $(BENCH_PEERS)/.stamp
 	$(PY) benchmarks/seed.py
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 

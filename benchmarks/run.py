@@ -245,20 +245,6 @@ class CountingFactory:
         return sum(c.transport.request_count for c in self.clients)
 
 
-class ThreadCachingFactory(CountingFactory):
-    """The fix proposed in README.md: one client per cluster and thread, so each worker keeps its connection."""
-
-    def __init__(self, params):
-        super().__init__(params)
-        self.local = threading.local()
-
-    def __call__(self, cluster):
-        cache = self.local.__dict__.setdefault('clients', {})
-        if cluster not in cache:
-            cache[cluster] = super().__call__(cluster)
-        return cache[cluster]
-
-
 def floor(nb_url, token, pve_params):
     """The minimum reads of a no-change run, with the clients' own HTTP sessions and no processing."""
     nb = NetBoxClient(nb_url, token)
@@ -311,9 +297,9 @@ def floor(nb_url, token, pve_params):
             'pve_calls': sum(c.transport.request_count for c in clients), 'vms': len(vms)}
 
 
-def ours(nb_url, token, pve_params, count, factory_class=CountingFactory):
+def ours(nb_url, token, pve_params, count):
     nb = NetBoxClient(nb_url, token)
-    factory = factory_class(pve_params)
+    factory = CountingFactory(pve_params)
     rec = Reconciler(nb, factory, defaults=common.DEFAULTS, check_mode=False, concurrency=CONCURRENCY)
     phases = {}
 
@@ -590,11 +576,10 @@ def main():
         # warm NetBox (its caches, the VM list's query plan) once, unmeasured
         direct.list('virtualization.virtual_machines', cluster_id=cluster['id'])
 
-        rows = {'floor': [], 'ours': [], 'fix': []}
+        rows = {'floor': [], 'ours': []}
         for i in range(args.repeat):
             for name, func in (('floor', lambda: floor(proxy.url, token, params)),
-                               ('ours', lambda: ours(proxy.url, token, params, args.count)),
-                               ('fix', lambda: ours(proxy.url, token, params, args.count, ThreadCachingFactory))):
+                               ('ours', lambda: ours(proxy.url, token, params, args.count))):
                 proxy.reset()
                 row = func()
                 stats = proxy.stats()
@@ -611,8 +596,6 @@ def main():
         results.append(('floor', 'minimum reads, clients\' sessions, no processing', floor_s))
         results.append(('ours (in-process)', 'Reconciler.run(), check_mode false',
                         summarize(rows['ours'], rows['floor'])))
-        results.append(('ours + proposed fix (in-process)', 'the same, pve_factory reusing one client per thread',
-                        summarize(rows['fix'], rows['floor'])))
 
         sub = Subprocesses(tmp)
         vfile = vars_file(sub, proxy.url, token, pve)
@@ -712,16 +695,14 @@ def render(args, results, floor_s, env_notes):
         '',
         'NetBox busy: the time NetBox took to answer, summed over the calls (seen at the proxy, without the added '
         'latency); on a shared machine it is the noisiest part, so "wall - NetBox busy" (medians of per-run '
-        'differences) shows the client side and PVE without it. Phases (in-process only): NetBox = custom fields + NetBoxReader.read (to_specs included); '
-        'PVE = Reconciler.plan (/cluster/resources, configs, planning).',
+        'differences) shows the client side and PVE without it. Phases (in-process only): NetBox = custom fields + '
+        'NetBoxReader.read (to_specs included); PVE = Reconciler.plan (/cluster/resources, configs, planning).',
         '',
         'Target (issue): the no-change run within 2x of the floor: in-process {0:.2f}x (medians), {1:.2f}x '
         '(median of same-round ratios) -> {2}.'.format(ratio, paired, 'met' if max(ratio, paired) <= 2.0 else 'NOT met'),
     ]
-    fixed = ours_s['ours + proposed fix (in-process)']
-    text = 'PVE clients (each a new HTTPS connection) the Reconciler made per run: {0:.0f}; with the proposed fix {1:.0f}'
-    lines.append((text + ' (median {2:.2f}x the floor).').format(
-        ours_s['ours (in-process)'].get('pve_clients', 0), fixed.get('pve_clients', 0), fixed['median'] / floor_s['median']))
+    lines.append('PVE clients (each its own HTTPS connection) the Reconciler made per run: {0:.0f}.'.format(
+        ours_s['ours (in-process)'].get('pve_clients', 0)))
     lines += ['', '## NetBox calls by path (last run of each scenario: calls, seconds NetBox took)', '']
     for name, _desc, s in results:
         if s.get('by_path'):
