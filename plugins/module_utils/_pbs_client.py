@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.nbsync.proxmox.plugins.module_utils._proxmox_transport import (
-    ProxmoxTransport, TaskWaiter, TicketAuth, TokenAuth,
+    ApiClient, TicketAuth, TokenAuth,
 )
 
 DEFAULT_PORT = 8007
@@ -44,41 +44,19 @@ def pbs_auth(user=None, password=None, token_id=None, token_secret=None, token=N
                                   'pbs_api_password, with pbs_api_user; or the PBS_* environment variables')
 
 
-class PbsClient:
+class PbsClient(ApiClient):
     """Proxmox Backup Server API calls the collection makes."""
 
-    def __init__(self, transport, task_timeout=DEFAULT_TASK_TIMEOUT):
-        self.transport = transport
-        self.task_timeout = task_timeout
-        self.tasks = TaskWaiter(transport)
+    PRODUCT = 'Proxmox Backup Server'
+    DEFAULT_PORT = DEFAULT_PORT
+    DEFAULT_TASK_TIMEOUT = DEFAULT_TASK_TIMEOUT
 
     @classmethod
     def from_params(cls, params):
         """Build from the shared argument spec (``_arg_specs.pbs_argument_spec``)."""
         auth = pbs_auth(params.get('pbs_api_user'), params.get('pbs_api_password'), params.get('pbs_api_token_id'),
                         params.get('pbs_api_token_secret'), params.get('pbs_api_token'))
-        transport = ProxmoxTransport(
-            params.get('pbs_api_host'), params.get('pbs_api_port') or DEFAULT_PORT, auth,
-            product='Proxmox Backup Server', validate_certs=params.get('pbs_validate_certs', True),
-            ca_path=params.get('pbs_ca_path'), fingerprint=params.get('pbs_fingerprint'),
-            connect_timeout=params.get('connect_timeout') or 10, read_timeout=params.get('read_timeout') or 60,
-            retries=params.get('retries') if params.get('retries') is not None else 4)
-        return cls(transport)
-
-    def get(self, path, params=None):
-        return self.transport.get(path, params=params)
-
-    def post(self, path, data=None, retry_safe=False):
-        return self.transport.post(path, data=data, retry_safe=retry_safe)
-
-    def put(self, path, data=None):
-        return self.transport.put(path, data=data)
-
-    def delete(self, path, params=None):
-        return self.transport.delete(path, params=params)
-
-    def version(self):
-        return self.get('/version')
+        return cls(cls._transport_from_params(params, auth, prefix='pbs_'))
 
     def datastores(self):
         """Configured datastores (``/config/datastore``)."""

@@ -439,3 +439,43 @@ class TaskWaiter:
         except NbsyncError:  # the log is a courtesy: the task's own failure is what we report
             return []
         return [e.get('t', '') for e in entries[-lines:]]
+
+
+class ApiClient:
+    """What the PVE and PBS clients share: the transport's verbs, the task waiter, and building the
+    transport from module options (``prefix`` is '' for PVE's options, 'pbs_' for PBS's)."""
+
+    PRODUCT = None
+    DEFAULT_PORT = None
+    DEFAULT_TASK_TIMEOUT = 300
+
+    def __init__(self, transport, task_timeout=None):
+        self.transport = transport
+        self.task_timeout = self.DEFAULT_TASK_TIMEOUT if task_timeout is None else task_timeout
+        self.tasks = TaskWaiter(transport)
+
+    @classmethod
+    def _transport_from_params(cls, params, auth, prefix=''):
+        return ProxmoxTransport(
+            params.get(prefix + 'api_host'), params.get(prefix + 'api_port') or cls.DEFAULT_PORT, auth,
+            product=cls.PRODUCT, validate_certs=params.get(prefix + 'validate_certs', True),
+            ca_path=params.get(prefix + 'ca_path'), fingerprint=params.get(prefix + 'fingerprint'),
+            connect_timeout=params.get('connect_timeout') or DEFAULT_CONNECT_TIMEOUT,
+            read_timeout=params.get('read_timeout') or DEFAULT_READ_TIMEOUT,
+            retries=params.get('retries') if params.get('retries') is not None else DEFAULT_RETRIES)
+
+    # plain verbs, for modules that need a path the subclass does not name yet
+    def get(self, path, params=None):
+        return self.transport.get(path, params=params)
+
+    def post(self, path, data=None, retry_safe=False):
+        return self.transport.post(path, data=data, retry_safe=retry_safe)
+
+    def put(self, path, data=None):
+        return self.transport.put(path, data=data)
+
+    def delete(self, path, params=None):
+        return self.transport.delete(path, params=params)
+
+    def version(self):
+        return self.get('/version')

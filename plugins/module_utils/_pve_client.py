@@ -16,7 +16,7 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
     Conflict, ConfigurationError, NotFound, Unavailable,
 )
 from ansible_collections.nbsync.proxmox.plugins.module_utils._proxmox_transport import (
-    ProxmoxTransport, TaskWaiter, TicketAuth, TokenAuth,
+    ApiClient, TicketAuth, TokenAuth,
 )
 
 DEFAULT_PORT = 8006
@@ -50,44 +50,21 @@ def pve_auth(api_user=None, api_password=None, api_token_id=None, api_token_secr
                                   'with api_user; or the PROXMOX_* environment variables')
 
 
-class PveClient:
+class PveClient(ApiClient):
     """Proxmox VE API calls the collection makes."""
 
-    def __init__(self, transport, task_timeout=DEFAULT_TASK_TIMEOUT):
-        self.transport = transport
-        self.task_timeout = task_timeout
-        self.tasks = TaskWaiter(transport)
+    PRODUCT = 'Proxmox VE'
+    DEFAULT_PORT = DEFAULT_PORT
+    DEFAULT_TASK_TIMEOUT = DEFAULT_TASK_TIMEOUT
 
     @classmethod
     def from_params(cls, params):
         """Build from the shared argument spec (``_arg_specs.pve_argument_spec``)."""
         auth = pve_auth(params.get('api_user'), params.get('api_password'), params.get('api_token_id'),
                         params.get('api_token_secret'), params.get('api_token'))
-        transport = ProxmoxTransport(
-            params.get('api_host'), params.get('api_port') or DEFAULT_PORT, auth, product='Proxmox VE',
-            validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
-            fingerprint=params.get('fingerprint'),
-            connect_timeout=params.get('connect_timeout') or 10, read_timeout=params.get('read_timeout') or 60,
-            retries=params.get('retries') if params.get('retries') is not None else 4)
-        return cls(transport)
-
-    # plain verbs, for modules that need a path this class does not name yet
-    def get(self, path, params=None):
-        return self.transport.get(path, params=params)
-
-    def post(self, path, data=None, retry_safe=False):
-        return self.transport.post(path, data=data, retry_safe=retry_safe)
-
-    def put(self, path, data=None):
-        return self.transport.put(path, data=data)
-
-    def delete(self, path, params=None):
-        return self.transport.delete(path, params=params)
+        return cls(cls._transport_from_params(params, auth))
 
     # ----------------------------------------------------------------- reads
-
-    def version(self):
-        return self.get('/version')
 
     def nodes(self):
         return self.get('/nodes') or []
