@@ -341,14 +341,32 @@ class Reconciler:
                 self.nb.update('virtualization.interfaces', [
                     {'id': nic.netbox_id, 'primary_mac_address': m['id']} for (nic, _mac), m in zip(mac_creates, made)])
             for spec in removed:
-                ips = self.nb.list('ipam.ip_addresses', virtual_machine_id=spec.netbox_id)
-                self.nb.delete('ipam.ip_addresses', [ip['id'] for ip in ips])
-                self.nb.delete('virtualization.virtual_machines', [spec.netbox_id])
+                self._release(spec)
         except NbsyncError as err:
             for plan, _result in results:
                 if plan.action in ('create', 'update', 'remove') and not plan.error:
                     plan.error = 'done in Proxmox, but writing back to NetBox failed: {0}; the next run ' \
                                  'finishes it'.format(err)
+
+    def _release(self, spec):
+        """A removed guest's NetBox side: the DNS records of its addresses, the addresses, then the VM.
+
+        Records the DNS plugin manages itself (its IPAM sync, PTRs) go with their address; the others that
+        point at a released address are deleted here so that no name keeps pointing at a reused address.
+        """
+        ips = self.nb.list('ipam.ip_addresses', virtual_machine_id=spec.netbox_id)
+        addresses = [ip['address'].split('/')[0] for ip in ips]
+        if addresses and self._has_dns_plugin():
+            records = self.nb.list('plugins.netbox_dns.records', ip_address=addresses, type=['A', 'AAAA'],
+                                   managed='false')
+            self.nb.delete('plugins.netbox_dns.records', [r['id'] for r in records])
+        self.nb.delete('ipam.ip_addresses', [ip['id'] for ip in ips])
+        self.nb.delete('virtualization.virtual_machines', [spec.netbox_id])
+
+    def _has_dns_plugin(self):
+        if not hasattr(self, '_dns_plugin'):
+            self._dns_plugin = 'netbox_dns' in (self.nb.status().get('plugins') or {})
+        return self._dns_plugin
 
     # ------------------------------------------------------------------- report
 

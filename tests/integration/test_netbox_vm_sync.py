@@ -112,6 +112,7 @@ def world(nb, pve, lab):
         {'virtual_machine': by_name['web']['id'], 'name': 'scsi0', 'size': 10240},
         {'virtual_machine': by_name['web']['id'], 'name': 'data', 'size': 2048},
         {'virtual_machine': by_name['web']['id'], 'name': 'sata1', 'size': 1024},
+        {'virtual_machine': by_name['web']['id'], 'name': 'virtio2', 'size': 1024},
         {'virtual_machine': by_name['ct']['id'], 'name': 'root', 'size': 6144},
     ])
     yield {'cluster': cluster, 'vms': by_name, 'ifaces': ifaces, 'prefix': prefix, 'vlan': vlan}
@@ -201,7 +202,7 @@ def test_2_run_creates_allocates_and_writes_back(lab, tmp_path, world, nb, pve):
     cfg = pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)
     assert int(cfg['cores']) == 2 and int(cfg['memory']) == 2048
     assert 'size=10G' in cfg['scsi0'] and cfg['scsi1'].startswith('local-lvm:') and 'size=2G' in cfg['scsi1']
-    assert 'size=1G' in cfg['sata1']
+    assert 'size=1G' in cfg['sata1'] and 'size=1G' in cfg['virtio2']   # SCSI, SATA and VirtIO buses
     assert 'bridge=vmbr0' in cfg['net0'] and 'tag=20' in cfg['net0'] and 'bridge=vmbr1' in cfg['net1']
     net = '10.{0}.20'.format(int(TAG[:2], 16))
     assert cfg['ipconfig0'] == 'ip={0}.2/29,gw={0}.1'.format(net)
@@ -264,6 +265,11 @@ def test_5b_paused_hibernates_and_active_resumes(lab, tmp_path, world, nb, pve):
 
 
 def test_6_decommissioning_is_guarded_then_removes_both_sides(lab, tmp_path, world, nb, pve):
+    address = '10.{0}.20.2'.format(int(TAG[:2], 16))
+    ns = nb.create('plugins.netbox_dns.nameservers', [{'name': 'ns1.{0}.example'.format(TAG)}])[0]
+    zone = nb.create('plugins.netbox_dns.zones', [{'name': '{0}.example'.format(TAG), 'soa_mname': ns['id'],
+                                                   'soa_rname': 'hostmaster.it.example', 'nameservers': [ns['id']]}])[0]
+    nb.create('plugins.netbox_dns.records', [{'zone': zone['id'], 'name': 'web', 'type': 'A', 'value': address}])
     nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'decommissioning'}])
     guarded = sync(lab, tmp_path)
     assert guarded['by_name']['web']['result'] == 'skipped'
@@ -275,4 +281,7 @@ def test_6_decommissioning_is_guarded_then_removes_both_sides(lab, tmp_path, wor
     assert result['by_name']['web']['result'] == 'removed'
     assert 'web' not in guests_named(pve)
     assert nb.get('virtualization.virtual_machines', id=world['vms']['web']['id']) is None
-    assert nb.list('ipam.ip_addresses', address='10.{0}.20.2/29'.format(int(TAG[:2], 16))) == []
+    assert nb.list('ipam.ip_addresses', address=address + '/29') == []
+    assert nb.list('plugins.netbox_dns.records', ip_address=[address]) == []   # its DNS record released too
+    nb.delete('plugins.netbox_dns.zones', [zone['id']])
+    nb.delete('plugins.netbox_dns.nameservers', [ns['id']])
