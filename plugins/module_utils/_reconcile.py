@@ -39,11 +39,12 @@ class VmPlan:
         self.params = params or {}
         self.guest = guest
         self.error = error
+        self.restart_required = []
 
     def report(self):
         return {'name': self.spec.name, 'cluster': self.spec.cluster, 'status': self.spec.status,
                 'action': self.action, 'changes': self.reasons, 'vmid': self.guest and int(self.guest['vmid']),
-                'error': self.error}
+                'restart_required': self.restart_required, 'error': self.error}
 
 
 def desired_options(spec):
@@ -272,6 +273,7 @@ class Reconciler:
             pve = self._pve(plan.spec.cluster)
             result = GuestManager(pve, dict(plan.params, timeout=self.timeout), check_mode=self.check).run()
             plan.reasons = result.get('actions') or plan.reasons
+            plan.restart_required = result.get('restart_required') or []
             return plan, (None if self.check else result)
         except NbsyncError as err:
             plan.action, plan.error = 'fail', str(err)

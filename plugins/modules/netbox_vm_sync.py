@@ -173,6 +173,11 @@ vms:
       returned: always
       type: list
       elements: str
+    restart_required:
+      description: Options a running guest takes only after its next start (changed on this run).
+      returned: always
+      type: list
+      elements: str
     error:
       description:
         - Why the VM failed; null when nothing went wrong.

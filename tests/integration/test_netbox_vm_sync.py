@@ -237,6 +237,7 @@ def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve
     assert result['by_name']['web']['result'] == 'updated'
     cfg = pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)
     assert int(cfg['memory']) == 4096 and int(cfg['cores']) == 3
+    assert 'memory' in result['by_name']['web']['restart_required']   # the guest runs: reported, not hidden
     assert not sync(lab, tmp_path)['changed']
 
 
