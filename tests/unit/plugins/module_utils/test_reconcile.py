@@ -175,3 +175,16 @@ def test_paused_hibernates_and_waits_with_config_changes():
     assert resume.action == 'update' and resume.reasons == ['power: paused -> running']
     ct = to_specs([vm(5, 'ct', status='paused', cf={'proxmox_type': 'lxc'})], [], [], [], DEFAULTS)[0]
     assert plan_vm(ct, dict(GUEST, type='lxc'), {}).action == 'fail'
+
+
+def test_a_vmid_that_belongs_to_another_guest_is_reported():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+    spec = _spec(cf={'proxmox_vmid': 101})
+    other = dict(GUEST, name='someone-else')
+    guest, named = Reconciler._match(spec, [other])
+    plan = plan_vm(spec, guest, CONFIG, guests_named=named)
+    assert plan.action == 'fail'
+    assert "proxmox_vmid 101: belongs to guest 'someone-else', not 'web1'" in plan.error
+    wrong_type = _spec(cf={'proxmox_vmid': 101, 'proxmox_type': 'lxc'})
+    guest, named = Reconciler._match(wrong_type, [GUEST])
+    assert 'is a qemu guest, NetBox says lxc' in plan_vm(wrong_type, guest, CONFIG, guests_named=named).error
