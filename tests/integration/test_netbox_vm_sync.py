@@ -36,6 +36,8 @@ PLAYBOOK = """
         clusters: "{{{{ clusters }}}}"
         defaults: "{{{{ defaults }}}}"
         limit_clusters: ["{cluster}", "{nocreds}"]
+        limit_names: "{{{{ limit_names | default(omit) }}}}"
+        limit_tags: "{{{{ limit_tags | default(omit) }}}}"
         allow_delete: "{{{{ allow_delete | default(false) }}}}"
         timeout: 120
       register: result
@@ -137,7 +139,7 @@ def pve_control_reset(lab):
                   headers={'X-Lab-Control': lab['pve']['control_token']}).raise_for_status()
 
 
-def sync(lab, tmp_path, check=False, allow_delete=False):
+def sync(lab, tmp_path, check=False, allow_delete=False, **limits):
     tok = lab['pve']['token']
     variables = {
         'netbox_url': lab['netbox']['url'], 'netbox_token': lab['netbox']['token'],
@@ -147,6 +149,7 @@ def sync(lab, tmp_path, check=False, allow_delete=False):
         'defaults': {'template': 'debian12-cloudinit', 'storage': 'local-lvm', 'bridge': 'vmbr0', 'ciuser': 'ops'},
         'allow_delete': allow_delete,
     }
+    variables.update(limits)
     vars_file = tmp_path / 'vars.json'
     vars_file.write_text(json.dumps(variables))
     os.chmod(vars_file, 0o600)
@@ -224,6 +227,45 @@ def test_3_second_run_changes_nothing(lab, tmp_path, world):
     result = sync(lab, tmp_path)
     assert not result['changed'], result['vms']
     assert result['summary']['unchanged'] == 3 and result['summary']['failed'] == 3
+
+
+def test_3b_limits_select_vms(lab, tmp_path, world, nb):
+    by_name = sync(lab, tmp_path, check=True, limit_names=['web-' + TAG])['by_name']
+    assert set(by_name) == {'web'}
+    tag = nb.create('extras.tags', [{'name': 'it-tag-' + TAG, 'slug': 'it-tag-' + TAG}])[0]
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['ct']['id'], 'tags': [tag['id']]}])
+    try:
+        by_name = sync(lab, tmp_path, check=True, limit_tags=['it-tag-' + TAG])['by_name']
+        assert set(by_name) == {'ct'}
+    finally:
+        nb.update('virtualization.virtual_machines', [{'id': world['vms']['ct']['id'], 'tags': []}])
+        nb.delete('extras.tags', [tag['id']])
+
+
+def test_3c_proxmox_failing_mid_run_stops_one_vm_and_the_next_run_finishes(lab, tmp_path, world, nb, pve):
+    """A clone that PVE cannot serve (HTTP 503) fails that VM alone, leaves nothing behind, and the next
+    run, with Proxmox back, creates it."""
+    import requests
+    late = {'name': 'late-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512}
+    late = nb.create('virtualization.virtual_machines', [late])[0]
+    control = {'headers': {'X-Lab-Control': lab['pve']['control_token']}, 'verify': lab['pve']['ca_file'],
+               'timeout': 30}
+    requests.post(lab['pve']['control_url'] + '/fault', json={
+        'kind': 'fail', 'method': 'POST', 'path': '/nodes/{node}/qemu/{vmid}/clone', 'status': 503,
+        'message': 'Service Unavailable'}, **control).raise_for_status()
+    try:
+        first = sync(lab, tmp_path)
+    finally:
+        requests.post(lab['pve']['control_url'] + '/fault', json={'kind': 'clear'}, **control).raise_for_status()
+    assert first['by_name']['late']['result'] == 'failed'
+    assert 'cannot serve POST' in first['by_name']['late']['error']
+    assert first['by_name']['web']['result'] == 'unchanged'    # the others went on
+    assert 'late' not in guests_named(pve)                      # nothing half written
+    second = sync(lab, tmp_path)
+    assert second['by_name']['late']['result'] == 'created'
+    assert guests_named(pve)['late']['status'] == 'stopped'
+    nb_late = nb.get('virtualization.virtual_machines', id=late['id'])
+    assert nb_late['custom_fields']['proxmox_vmid'] == guests_named(pve)['late']['vmid']
 
 
 def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve):
