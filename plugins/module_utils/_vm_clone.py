@@ -21,7 +21,7 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
 )
 from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import mac_addresses, plan_config
 from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_codecs import (
-    is_cloudinit_drive, is_disk_key, parse_lxc_mount, parse_qemu_disk, split_volume_id,
+    is_cloudinit_drive, is_disk_key, parse_lxc_mount, parse_new_volume, parse_qemu_disk, split_volume_id,
 )
 
 CONFIG_OPTIONS = ('cores', 'sockets', 'cpu', 'memory', 'balloon', 'swap', 'description', 'tags', 'onboot',
@@ -253,8 +253,10 @@ class GuestManager:
             if plan.delete:
                 data['delete'] = ','.join(plan.delete)
             if kind == 'qemu':
-                # POST config runs as a task (disk allocation can take long); wait on its UPID.
-                upid = self.pve.post(base + '/config', data=data, retry_safe=True)
+                # POST config runs as a task (disk allocation can take long); wait on its UPID. Setting values is
+                # safe to repeat after a gateway error; allocating a new volume is not (it could allocate twice).
+                allocates = any(_allocates_volume(v) for v in plan.set.values())
+                upid = self.pve.post(base + '/config', data=data, retry_safe=not allocates)
                 if upid:
                     self.pve.wait_for_task(upid, timeout=self._remaining())
             else:
@@ -344,6 +346,12 @@ class GuestManager:
             raise TaskTimeout('the module\'s timeout of {0:g} s ran out'.format(self.timeout),
                               timeout=self.timeout, hint='raise timeout')
         return left
+
+
+def _allocates_volume(value):
+    """True for a drive value that makes PVE allocate: 'storage:N[,...]' or 'storage:cloudinit'."""
+    head = str(value).split(',', 1)[0]
+    return parse_new_volume(head) is not None or head.endswith(':cloudinit')
 
 
 def _first_disk_storage(config):

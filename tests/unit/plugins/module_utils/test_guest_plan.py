@@ -157,3 +157,10 @@ def test_plan_apply_plan_is_empty(desired):
     after = apply(TEMPLATE, plan)
     again = plan_config(desired, after)
     assert not again.changed, (desired, again.tracker.reasons())
+
+
+def test_only_config_updates_without_allocation_are_retried():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._vm_clone import _allocates_volume
+    assert _allocates_volume('local-lvm:4,ssd=1') and _allocates_volume('ceph-rbd:cloudinit')
+    assert not _allocates_volume('local-lvm:vm-101-disk-0,size=8G,ssd=1')
+    assert not _allocates_volume(4096)
