@@ -29,7 +29,8 @@ try:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
     with opener.open(req, timeout=5) as resp:
         sys.exit(0 if resp.status == 200 else 1)
-except Exception:
+except Exception as exc:  # why, for the failure message (never the token: it is not in exc)
+    print('probe: %s: %s' % (type(exc).__name__, exc), file=sys.stderr)
     sys.exit(1)
 PY
 }
@@ -48,9 +49,10 @@ setsid nohup "$PY" "$ROOT/tests/lab/pbs/launcher.py" --host "$HOST" --port "$POR
 echo $! > "$PIDFILE"
 
 deadline=$((SECONDS + ${PBS_START_TIMEOUT:-30}))
-until answers; do
+PROBE_LOG="$LAB/logs/pbs.probe.log"
+until answers 2>"$PROBE_LOG"; do
   if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null || (( SECONDS >= deadline )); then
-    echo "pbs: failed to start; last log lines:" >&2
+    echo "pbs: failed to start; last probe: $(tail -n 1 "$PROBE_LOG" 2>/dev/null); last log lines:" >&2
     tail -n 30 "$LOG" >&2 || true
     exit 1
   fi

@@ -85,9 +85,10 @@ async def serve(args):
         creds = previous
     else:
         creds, control_token = make_creds(), secrets.token_hex(24)
-    pbs_cert = os.path.join(pki.PKI_DIR, 'pbs.crt')
-    if os.path.exists(pbs_cert):
-        creds['pbs_fingerprint'] = pki.fingerprint(pbs_cert)
+    # The PBS storage entry carries the PBS certificate's fingerprint. Make (or reuse) that
+    # certificate here rather than read whatever exists: the lab starts PVE and PBS in parallel.
+    pbs_cert, _key, _ca = pki.ensure_server_cert('pbs', [os.environ.get('PBS_HOST', '127.0.0.4')])
+    creds['pbs_fingerprint'] = pki.fingerprint(pbs_cert)
     certfile, keyfile, ca_file = pki.ensure_server_cert('pve', [args.host])
     pve = LabPve(user='root@pam', password=creds['password'], host=args.host, port=args.port, creds=creds,
                  control_token=control_token, time_scale=args.time_scale)
