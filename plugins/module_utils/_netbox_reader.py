@@ -5,7 +5,8 @@
 
 """Read NetBox's desired VMs into the neutral model with a fixed number of paged list calls.
 
-The calls do not grow with the number of VMs: clusters, VMs, interfaces (by
+The calls do not grow with the number of VMs: clusters, VMs (and, in a run not limited
+to clusters, VMs without a cluster that carry proxmox_* fields), interfaces (by
 cluster), virtual disks, IP addresses of VM interfaces and (only when an
 address must be allocated) prefixes, each one paged list. They are joined here.
 ``to_specs`` is pure (NetBox JSON in, VmSpec out) and unit-tested on its own.
@@ -209,26 +210,38 @@ class NetBoxReader:
         clusters = self.proxmox_clusters()
         if cluster_names:
             clusters = [c for c in clusters if c['name'] in cluster_names]
-        if not clusters:
-            return [], clusters
-        ids = [c['id'] for c in clusters]
-        filters = {'cluster_id': ids}
+        filters = {}
         if tags:
             filters['tag'] = list(tags)
         if roles:
             filters['role'] = list(roles)
         if names:
             filters['name'] = list(names)
-        vms = self.nb.list('virtualization.virtual_machines', **filters)
+        # A VM meant for Proxmox but left without a cluster is reported, not silently skipped; a run
+        # limited to clusters cannot select it, so only unlimited runs look for such VMs.
+        orphans = [] if cluster_names else self.clusterless(filters, names)
+        if not clusters:
+            return to_specs(orphans, [], [], [], defaults), clusters
+        ids = [c['id'] for c in clusters]
+        vms = self.nb.list('virtualization.virtual_machines', cluster_id=ids, **filters)
         if not vms:
-            return [], clusters
+            return to_specs(orphans, [], [], [], defaults), clusters
         interfaces = self.nb.list('virtualization.interfaces', cluster_id=ids)
         wanted = set(v['id'] for v in vms)
         interfaces = [i for i in interfaces if i['virtual_machine']['id'] in wanted]
         disks = [d for d in self.nb.list('virtualization.virtual_disks') if d['virtual_machine']['id'] in wanted]
         ips = self.nb.list('ipam.ip_addresses', assigned_object_type='virtualization.vminterface')
         prefixes = self.nb.list('ipam.prefixes')
-        return to_specs(vms, interfaces, disks, ips, defaults, prefixes), clusters
+        return to_specs(vms, interfaces, disks, ips, defaults, prefixes) + to_specs(orphans, [], [], [], defaults), clusters
+
+    def clusterless(self, filters, names=None):
+        """VMs without a cluster that are meant for Proxmox: named in the run's limit, or carrying a
+        proxmox_* custom field. Other cluster-less VMs (not ours to judge) are left out."""
+        vms = self.nb.list('virtualization.virtual_machines', cluster_id='null', **filters)
+        named = set(names or ())
+        return [vm for vm in vms if vm['name'] in named
+                or any(key.startswith('proxmox_') and value not in (None, '', [])
+                       for key, value in (vm.get('custom_fields') or {}).items())]
 
     def ensure_custom_fields(self, check_mode=False):
         """Create the collection's custom fields on first use; returns the names created (or to create)."""

@@ -137,6 +137,11 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
         reasons.append('power: {0} -> running'.format(power))
     if meaning['power'] == 'stopped' and power == 'running':
         reasons.append('power: running -> stopped')
+    if spec.vmid is None:
+        # Adopted by name (NetBox never learnt the vmid, e.g. its write-back failed): an update with
+        # nothing to change in Proxmox still ends in the write-back that records vmid and node.
+        reasons.append('netbox: record vmid {0} (node {1}) of the guest found by name'
+                       .format(guest['vmid'], guest.get('node')))
     if reasons:
         return VmPlan(spec, 'update', reasons, params=params, guest=guest)
     return VmPlan(spec, 'noop', guest=guest)
@@ -186,6 +191,9 @@ class Reconciler:
             by_cluster.setdefault(spec.cluster, []).append(spec)
         plans = []
         for cluster, members in sorted(by_cluster.items(), key=lambda kv: str(kv[0])):
+            if cluster is None:  # no Proxmox to ask: their own errors (no cluster) fail them
+                plans.extend(plan_vm(spec, None, None) for spec in members)
+                continue
             try:
                 pve = self._pve(cluster)
                 resources = pve.cluster_resources('vm')

@@ -227,8 +227,12 @@ def sync(module):
     reconciler = Reconciler(NetBoxClient.from_params(p), pve_factory(p['clusters']), defaults=p['defaults'],
                             check_mode=module.check_mode, allow_delete=p['allow_delete'],
                             concurrency=p['concurrency'], timeout=p['timeout'])
-    return reconciler.run(clusters=p['limit_clusters'], tags=p['limit_tags'], roles=p['limit_roles'],
-                          names=p['limit_names'])
+    result = reconciler.run(clusters=p['limit_clusters'], tags=p['limit_tags'], roles=p['limit_roles'],
+                            names=p['limit_names'])
+    for vm in result['vms']:  # half-done work (a failed write-back) is shown, not only returned
+        if vm.get('warning'):
+            module.warn('{0} ({1}): {2}'.format(vm['name'], vm['cluster'], vm['warning']))
+    return result
 
 
 def main():

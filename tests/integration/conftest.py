@@ -63,3 +63,74 @@ def pve_params(pve_lab):
         params.update(overrides)
         return params
     return make
+
+
+class CuttingProxy:
+    """A TCP proxy in front of the lab NetBox that, once ``cut_writes`` is set, drops the connection at
+    the first request that is not a GET and refuses everything after it: NetBox going away in the middle
+    of a run (after the reads, at the first write), with real sockets rather than a mocked HTTP layer.
+
+    Requests begin each chunk read from the client (a GET has no body and http.client sends a request's
+    head in one write), so the method is the chunk's first word.
+    """
+
+    WRITES = (b'POST ', b'PUT ', b'PATCH ', b'DELETE ')
+
+    def __init__(self, target_host, target_port):
+        import socket
+        import threading
+        self.target = (target_host, target_port)
+        self.cut_writes = False
+        self.gone = threading.Event()
+        self.dropped = []
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = 'http://127.0.0.1:{0}'.format(self.port)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _addr = self.listener.accept()
+            except OSError:
+                return
+            if self.gone.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source, sink, from_client):
+        try:
+            while True:
+                chunk = source.recv(65536)
+                if not chunk:
+                    break
+                if from_client and (self.gone.is_set() or (self.cut_writes and chunk.startswith(self.WRITES))):
+                    self.dropped.append(chunk.split(b' ', 2)[:2])
+                    self.gone.set()
+                    break
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.fixture
+def netbox_cut_proxy(lab):
+    from urllib.parse import urlsplit
+    target = urlsplit(lab['netbox']['url'])
+    proxy = CuttingProxy(target.hostname, target.port or 80)
+    yield proxy
+    proxy.close()

@@ -35,7 +35,7 @@ PLAYBOOK = """
         netbox_token: "{{{{ netbox_token }}}}"
         clusters: "{{{{ clusters }}}}"
         defaults: "{{{{ defaults }}}}"
-        limit_clusters: ["{cluster}", "{nocreds}"]
+        limit_clusters: "{{{{ limit_clusters | default(omit) }}}}"
         limit_names: "{{{{ limit_names | default(omit) }}}}"
         limit_tags: "{{{{ limit_tags | default(omit) }}}}"
         allow_delete: "{{{{ allow_delete | default(false) }}}}"
@@ -139,10 +139,13 @@ def pve_control_reset(lab):
                   headers={'X-Lab-Control': lab['pve']['control_token']}).raise_for_status()
 
 
-def sync(lab, tmp_path, check=False, allow_delete=False, **limits):
+def sync(lab, tmp_path, check=False, allow_delete=False, netbox_url=None, **limits):
+    """Run the module through ansible-playbook; limit_clusters defaults to this test's two clusters
+    (None: no cluster limit)."""
     tok = lab['pve']['token']
     variables = {
-        'netbox_url': lab['netbox']['url'], 'netbox_token': lab['netbox']['token'],
+        'netbox_url': netbox_url or lab['netbox']['url'], 'netbox_token': lab['netbox']['token'],
+        'limit_clusters': [CLUSTER, NOCREDS],
         'clusters': [{'name': CLUSTER, 'api_host': lab['pve']['host'], 'api_port': lab['pve']['port'],
                       'api_user': tok['user'], 'api_token_id': tok['token_id'], 'api_token_secret': tok['secret'],
                       'ca_path': lab['pve']['ca_file']}],
@@ -150,6 +153,7 @@ def sync(lab, tmp_path, check=False, allow_delete=False, **limits):
         'allow_delete': allow_delete,
     }
     variables.update(limits)
+    variables = dict((k, v) for k, v in variables.items() if v is not None)
     vars_file = tmp_path / 'vars.json'
     vars_file.write_text(json.dumps(variables))
     os.chmod(vars_file, 0o600)
@@ -157,7 +161,7 @@ def sync(lab, tmp_path, check=False, allow_delete=False, **limits):
     if result_file.exists():
         result_file.unlink()
     playbook = tmp_path / 'sync.yml'
-    playbook.write_text(PLAYBOOK.format(vars_file=vars_file, cluster=CLUSTER, nocreds=NOCREDS, result_file=result_file))
+    playbook.write_text(PLAYBOOK.format(vars_file=vars_file, result_file=result_file))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', str(playbook)]
@@ -266,6 +270,74 @@ def test_3c_proxmox_failing_mid_run_stops_one_vm_and_the_next_run_finishes(lab, 
     assert guests_named(pve)['late']['status'] == 'stopped'
     nb_late = nb.get('virtualization.virtual_machines', id=late['id'])
     assert nb_late['custom_fields']['proxmox_vmid'] == guests_named(pve)['late']['vmid']
+
+
+def test_3d_bad_input_fails_that_vm_names_the_field_and_the_others_go_on(lab, tmp_path, world, nb, pve):
+    """Zero memory, two interfaces with one MAC, a disk shrink and a VM without a cluster: each fails with
+    the VM and the field named, nothing of them reaches Proxmox, and the VMs around them are unchanged."""
+    site = nb.create('dcim.sites', [{'name': 'it-site-' + TAG, 'slug': 'it-site-' + TAG}])[0]
+    made = nb.create('virtualization.virtual_machines', [
+        {'name': 'zero-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 0},
+        {'name': 'dup-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512},
+        {'name': 'orphan-' + TAG, 'site': site['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512,
+         'custom_fields': {'proxmox_template': 'debian12-cloudinit'}},
+    ])
+    dup = made[1]
+    dup_ifaces = nb.create('virtualization.interfaces', [{'virtual_machine': dup['id'], 'name': 'eth0'},
+                                                         {'virtual_machine': dup['id'], 'name': 'eth1'}])
+    macs = nb.create('dcim.mac_addresses', [
+        {'mac_address': 'BC:24:11:0D:0D:01', 'assigned_object_type': 'virtualization.vminterface',
+         'assigned_object_id': i['id']} for i in dup_ifaces])
+    nb.update('virtualization.interfaces', [{'id': i['id'], 'primary_mac_address': m['id']}
+                                            for i, m in zip(dup_ifaces, macs)])
+    scsi0 = nb.list('virtualization.virtual_disks', virtual_machine_id=world['vms']['web']['id'], name='scsi0')[0]
+    nb.update('virtualization.virtual_disks', [{'id': scsi0['id'], 'size': 5120}])
+    names = [n + '-' + TAG for n in ('web', 'ct', 'zero', 'dup', 'orphan')]
+    before = dict((name, dict(g)) for name, g in guests_named(pve).items())
+    try:
+        result = sync(lab, tmp_path, limit_clusters=None, limit_names=names)
+        by = result['by_name']
+        assert set(by) == {'web', 'ct', 'zero', 'dup', 'orphan'}
+        assert by['zero']['result'] == 'failed' and 'memory: 0 MB is not a positive size' in by['zero']['error']
+        assert by['dup']['result'] == 'failed' and 'both have MAC BC:24:11:0D:0D:01' in by['dup']['error']
+        assert by['orphan']['result'] == 'failed' and 'cluster: the VM has no cluster' in by['orphan']['error']
+        assert by['web']['result'] == 'failed' and 'scsi0' in by['web']['error']
+        assert 'shrinking a disk is refused' in by['web']['error']
+        assert by['ct']['result'] == 'unchanged'                       # the others go on
+        assert result['summary']['failed'] == 4 and result['changed'] is False
+        after = guests_named(pve)
+        assert set(after) == set(before)                               # nothing created
+        web = after['web']
+        assert 'size=10G' in pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)['scsi0']
+    finally:
+        nb.update('virtualization.virtual_disks', [{'id': scsi0['id'], 'size': 10240}])
+        nb.delete('dcim.mac_addresses', [m['id'] for m in macs])
+        nb.delete('virtualization.virtual_machines', [v['id'] for v in made])
+        nb.delete('dcim.sites', [site['id']])
+    assert not sync(lab, tmp_path)['changed']
+
+
+def test_3e_netbox_going_away_mid_run_is_reported_and_the_next_run_finishes(
+        lab, tmp_path, world, nb, pve, netbox_cut_proxy):
+    """NetBox answers the reads, then is gone at the first write (the write-back after the clone): the run
+    ends cleanly and says which VM was made in Proxmox but not written back; the next run adopts the guest
+    by name and writes vmid and node back."""
+    extra = nb.create('virtualization.virtual_machines', [{'name': 'wb-' + TAG, 'cluster': world['cluster']['id'],
+                                                           'status': 'staged', 'vcpus': 1, 'memory': 512}])[0]
+    netbox_cut_proxy.cut_writes = True
+    first = sync(lab, tmp_path, netbox_url=netbox_cut_proxy.url)
+    assert netbox_cut_proxy.dropped, 'the proxy never saw a write: the test did not cut anything'
+    report = first['by_name']['wb']
+    assert report['result'] == 'created', report                      # true of Proxmox, and
+    assert 'writing back to NetBox failed' in report['warning']       # said of NetBox
+    assert 'next run finishes it' in report['warning']
+    assert 'wb' in guests_named(pve)                                  # made in Proxmox, and said so
+    assert nb.get('virtualization.virtual_machines', id=extra['id'])['custom_fields']['proxmox_vmid'] is None
+    second = sync(lab, tmp_path)
+    assert second['by_name']['wb']['result'] == 'updated'
+    written = nb.get('virtualization.virtual_machines', id=extra['id'])['custom_fields']
+    assert written['proxmox_vmid'] == guests_named(pve)['wb']['vmid']
+    assert not sync(lab, tmp_path)['changed']
 
 
 def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve):

@@ -66,6 +66,12 @@ def _spec(status='active', **kw):
     return spec
 
 
+def _known(status='active', **kw):
+    """A VM whose vmid NetBox already records (GUEST's, 101)."""
+    kw['cf'] = dict({'proxmox_vmid': 101}, **(kw.get('cf') or {}))
+    return _spec(status, **kw)
+
+
 GUEST = {'vmid': 101, 'name': 'web1', 'type': 'qemu', 'node': 'pve1', 'status': 'running'}
 CONFIG = {'cores': 2, 'memory': '2048', 'tags': 'web', 'ciuser': 'ops',
           'scsi0': 'local-lvm:vm-101-disk-0,size=10G', 'net0': 'virtio=BC:24:11:AA:BB:CC,bridge=vmbr0',
@@ -75,28 +81,38 @@ CONFIG = {'cores': 2, 'memory': '2048', 'tags': 'web', 'ciuser': 'ops',
 def test_status_transitions():
     assert plan_vm(_spec('planned'), None, None).action == 'noop'
     assert plan_vm(_spec('active'), None, None).action == 'create'
-    assert plan_vm(_spec('active'), GUEST, CONFIG).action == 'noop'
+    assert plan_vm(_known('active'), GUEST, CONFIG).action == 'noop'
     stopped = dict(GUEST, status='stopped')
-    assert plan_vm(_spec('active'), stopped, CONFIG).reasons == ['power: stopped -> running']
-    assert plan_vm(_spec('offline'), GUEST, CONFIG).reasons == ['power: running -> stopped']
-    assert plan_vm(_spec('staged'), stopped, CONFIG).action == 'noop'
-    assert plan_vm(_spec('failed'), GUEST, CONFIG).action == 'skip'
-    assert plan_vm(_spec('planned'), GUEST, CONFIG).action == 'skip'
+    assert plan_vm(_known('active'), stopped, CONFIG).reasons == ['power: stopped -> running']
+    assert plan_vm(_known('offline'), GUEST, CONFIG).reasons == ['power: running -> stopped']
+    assert plan_vm(_known('staged'), stopped, CONFIG).action == 'noop'
+    assert plan_vm(_known('failed'), GUEST, CONFIG).action == 'skip'
+    assert plan_vm(_known('planned'), GUEST, CONFIG).action == 'skip'
 
 
 def test_decommissioning_is_guarded():
-    assert plan_vm(_spec('decommissioning'), GUEST, CONFIG).action == 'skip'
-    assert plan_vm(_spec('decommissioning'), GUEST, CONFIG, allow_delete=True).action == 'remove'
-    protected = plan_vm(_spec('decommissioning'), GUEST, dict(CONFIG, protection=1), allow_delete=True)
+    assert plan_vm(_known('decommissioning'), GUEST, CONFIG).action == 'skip'
+    assert plan_vm(_known('decommissioning'), GUEST, CONFIG, allow_delete=True).action == 'remove'
+    protected = plan_vm(_known('decommissioning'), GUEST, dict(CONFIG, protection=1), allow_delete=True)
     assert protected.action == 'fail' and 'protection' in protected.error
     assert plan_vm(_spec('decommissioning'), None, None, allow_delete=True).action == 'noop'
 
 
 def test_changes_have_field_reasons_and_shrink_fails():
-    more = _spec(memory=4096)
+    more = _known(memory=4096)
     assert 'memory: 2048 -> 4096' in plan_vm(more, GUEST, CONFIG).reasons
-    small = plan_vm(_spec(), GUEST, dict(CONFIG, scsi0='local-lvm:vm-101-disk-0,size=20G'))
+    small = plan_vm(_known(), GUEST, dict(CONFIG, scsi0='local-lvm:vm-101-disk-0,size=20G'))
     assert small.action == 'fail' and 'shrinking' in small.error
+
+
+def test_a_guest_adopted_by_name_is_recorded_in_netbox():
+    """NetBox without the vmid (its write-back failed) and a guest of that name: an update whose only
+    change is the write-back, so the next run finishes the job instead of calling it unchanged."""
+    adopted = plan_vm(_spec(), GUEST, CONFIG)
+    assert adopted.action == 'update'
+    assert adopted.reasons == ['netbox: record vmid 101 (node pve1) of the guest found by name']
+    assert adopted.params['vmid'] == 101
+    assert plan_vm(_known(), GUEST, CONFIG).action == 'noop'
 
 
 def test_name_matching_two_guests_is_reported():
@@ -119,7 +135,7 @@ def _apply(config, spec):
 @given(st.integers(1, 32), st.sampled_from([512, 1024, 2048, 8192]), st.sampled_from([10240, 20480, 51200]),
        st.sampled_from([None, 10, 20]), st.lists(st.sampled_from(['web', 'db', 'prod']), unique=True))
 def test_plan_apply_plan_is_empty_for_generated_netbox_states(vcpus, memory, disk_mb, vlan, tags):
-    nb_vm = vm(1, 'web1', vcpus=vcpus, memory=memory)
+    nb_vm = vm(1, 'web1', vcpus=vcpus, memory=memory, cf={'proxmox_vmid': 101})
     nb_vm['tags'] = [{'name': t} for t in tags]
     spec = to_specs([nb_vm], [iface(10, 1, 'eth0', vlan=vlan)], [disk(20, 1, 'scsi0', disk_mb)],
                     [ip(30, 10, '10.20.0.5/24')], DEFAULTS)[0]
@@ -153,7 +169,7 @@ def test_netbox_unreachable_at_write_back_is_reported_not_lost():
 
     reconciler = Reconciler(GoneNetBox(), pve_factory=None)
     created = plan_vm(_spec(), None, None)
-    unchanged = plan_vm(_spec(), GUEST, CONFIG)
+    unchanged = plan_vm(_known(), GUEST, CONFIG)
     results = [(created, {'vmid': 130, 'node': 'pve1', 'type': 'qemu', 'mac_addresses': {}}), (unchanged, None)]
     reconciler._write_back(results)
     summary = reconciler._summary(results, [], [])
@@ -164,14 +180,14 @@ def test_netbox_unreachable_at_write_back_is_reported_not_lost():
 
 
 def test_paused_hibernates_and_waits_with_config_changes():
-    running = plan_vm(_spec('paused'), GUEST, CONFIG)
+    running = plan_vm(_known('paused'), GUEST, CONFIG)
     assert running.action == 'update' and running.reasons == ['power: running -> paused (hibernated)']
     assert running.params['state'] == 'paused'
     hibernated = dict(GUEST, status='stopped', lock='suspended')
-    assert plan_vm(_spec('paused'), hibernated, CONFIG).action == 'noop'
-    waiting = plan_vm(_spec('paused', memory=4096), hibernated, CONFIG)
+    assert plan_vm(_known('paused'), hibernated, CONFIG).action == 'noop'
+    waiting = plan_vm(_known('paused', memory=4096), hibernated, CONFIG)
     assert waiting.action == 'skip' and 'memory: 2048 -> 4096' in waiting.reasons[0]
-    resume = plan_vm(_spec('active'), hibernated, CONFIG)
+    resume = plan_vm(_known('active'), hibernated, CONFIG)
     assert resume.action == 'update' and resume.reasons == ['power: paused -> running']
     ct = to_specs([vm(5, 'ct', status='paused', cf={'proxmox_type': 'lxc'})], [], [], [], DEFAULTS)[0]
     assert plan_vm(ct, dict(GUEST, type='lxc'), {}).action == 'fail'
