@@ -375,6 +375,19 @@ def read_pools(client, node):
     return dict((p['name'], p) for p in (normalize_pool(e) for e in client.get(pool_path(node)) or []))
 
 
+def read_rules(client, node):
+    """The cluster's CRUSH rule names (one call; needs Sys.Audit on /)."""
+    return [r.get('name') for r in client.get('/nodes/{0}/ceph/rules'.format(node)) or []]
+
+
+def check_crush_rule(name, rule, rules):
+    """Refuse a CRUSH rule the cluster does not have, before anything is written (pure)."""
+    if rule not in rules:
+        raise _invalid(name, 'crush_rule', "'{0}' is not a CRUSH rule of this cluster".format(rule),
+                       hint='use one of: {0} (or create the rule first: ceph osd crush rule create-replicated)'
+                       .format(', '.join(rules) or 'none'))
+
+
 def read_storages(client):
     return client.get('/storage') or []
 
@@ -439,6 +452,9 @@ def run_pool(client, params, check_mode=False):
     timeout = params.get('timeout') or client.task_timeout
     node = choose_node(client, params.get('node'))
     actual = read_pools(client, node).get(name)
+    rule = want.get('crush_rule')
+    if rule is not None and (actual is None or actual.get('crush_rule') != rule):
+        check_crush_rule(name, rule, read_rules(client, node))  # in check mode too: it is what a run would meet
     storages = read_storages(client) if (actual is not None or params.get('add_storages')) else []
     plan = plan_pool(name, state, want, actual, storages, add_storages=bool(params.get('add_storages')),
                      force=bool(params.get('force')))

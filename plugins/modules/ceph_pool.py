@@ -67,7 +67,11 @@ options:
     type: str
     choices: ['on', 'off', 'warn']
   crush_rule:
-    description: Name of the CRUSH rule that places the pool's data (for example V(replicated_rule)).
+    description:
+      - Name of the CRUSH rule that places the pool's data (for example V(replicated_rule)).
+      - When it would be set or changed, the module first reads the cluster's rules (C(GET /nodes/{node}/ceph/rules),
+        which needs C(Sys.Audit) on C(/)) and refuses a rule that does not exist, naming the ones that do,
+        in check mode too.
     type: str
   application:
     description:

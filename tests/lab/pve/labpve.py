@@ -3,7 +3,8 @@
 fakepve (AGPL, a test-only dependency) is imported and subclassed here, never copied.
 What this adds, following the PVE 9 sources (pve-manager, qemu-server):
 
-* Ceph pools: ``/nodes/{node}/ceph/pool`` (list, create), ``.../pool/{name}`` (index, set, destroy)
+* Ceph pools: ``/nodes/{node}/ceph/pool`` (list, create), ``.../pool/{name}`` (index, set, destroy),
+  ``/nodes/{node}/ceph/rules`` (the CRUSH rules replicated_rule and replicated_ssd)
   and ``.../pool/{name}/status``; create, set and destroy are worker tasks (UPIDs).
 * Backup jobs: ``/cluster/backup`` and ``/cluster/backup/{id}`` (jobs.cfg, validated as
   PVE::API2::Backup does).
@@ -120,7 +121,7 @@ class LabPve(FakePve):
         self._lab_clone = None
         # name -> pool record; crush rules: name -> id.
         self.ceph_pools = {}
-        self.ceph_rules = {'replicated_rule': 0}
+        self.ceph_rules = {'replicated_rule': 0, 'replicated_ssd': 1}   # a second rule to move pools to
         self._ceph_next_id = 1
         # Backup jobs (jobs.cfg, type vzdump): id -> options, in creation order.
         self.backup_jobs = {}
@@ -509,7 +510,14 @@ class LabPve(FakePve):
         one = base + '/{name}'
         return [('GET', base, self._ceph_list), ('POST', base, self._ceph_create),
                 ('GET', one, self._ceph_index), ('PUT', one, self._ceph_update),
-                ('DELETE', one, self._ceph_delete), ('GET', one + '/status', self._ceph_status_get)]
+                ('DELETE', one, self._ceph_delete), ('GET', one + '/status', self._ceph_status_get),
+                ('GET', '/nodes/{node}/ceph/rules', self._ceph_rules_list)]
+
+    async def _ceph_rules_list(self, v, user):
+        """PVE::API2::Ceph rules: [{name}], Sys.Audit on /."""
+        self.require(user, '/', 'Sys.Audit')
+        self._rados()
+        return [{'name': name} for name in sorted(self.ceph_rules, key=self.ceph_rules.get)]
 
     def _ceph_add(self, name, size=3, min_size=2, pg_num=128, pg_autoscale_mode='warn', applications=('rbd',),
                   crush_rule=0):

@@ -311,3 +311,12 @@ def test_converge_reports_what_still_differs():
     client = Stubborn([dict(RBD_ENTRY, pool_name='new', size=2, min_size=1)])
     with pytest.raises(ServerError, match='min_size is 1, not 2'):
         _ceph.converge(client, 'pve1', 'new', {'min_size': 2}, 5)
+
+
+def test_a_crush_rule_the_cluster_lacks_is_refused_with_the_ones_it_has():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._ceph import check_crush_rule
+    check_crush_rule('vm', 'replicated_ssd', ['replicated_rule', 'replicated_ssd'])   # known: no error
+    with pytest.raises(InvalidRequest) as caught:
+        check_crush_rule('vm', 'fast', ['replicated_rule', 'replicated_ssd'])
+    assert "ceph pool 'vm': crush_rule 'fast' is not a CRUSH rule of this cluster" in str(caught.value)
+    assert 'replicated_rule, replicated_ssd' in caught.value.hint
