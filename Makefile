@@ -33,11 +33,14 @@ help:
 
 $(VENV)/.stamp: requirements.txt requirements-test.txt
 	@if [ -z "$(PYTHON312)" ]; then \
-	  echo "ERROR: Python 3.12 not found. Install it (Debian: apt-get install python3.12, or pyenv install 3.12)" \
+	  echo "ERROR: Python 3.12 not found. Install it (pyenv install 3.12, or uv python install 3.12; Debian 12 ships only 3.11; Debian 13 and Ubuntu 24.04: apt-get install python3.12)" \
 	       "or run: make PYTHON312=/path/to/python3.12 ..." >&2; exit 1; fi
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt
+	# Only the PBS API data file of proximo-proxmox is read (tests/lab/pbs: the fake's routes checked against
+	# the PBS API viewer's schema); its own dependencies (an MCP server) are not needed.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps 'proximo-proxmox==0.49.1'
 	@touch $@
 
 venv: $(VENV)/.stamp

@@ -73,7 +73,8 @@ class VmSpec:
 
     __slots__ = ('name', 'cluster', 'status', 'kind', 'vmid', 'node', 'vcpus', 'memory', 'disks', 'nics',
                  'tags', 'template', 'storage', 'netbox_id', 'role', 'tenant', 'site', 'dns_name', 'ciuser',
-                 'sshkeys', 'nameserver', 'searchdomain', 'power', 'pool', 'description', 'errors')
+                 'sshkeys', 'nameserver', 'searchdomain', 'power', 'pool', 'description', 'errors',
+                 'recorded_node', 'primary_ip4', 'primary_ip6', 'ip_ids')
 
     def __init__(self, name, cluster=None, status=None, kind='qemu', vmid=None, node=None, vcpus=None,
                  memory=None, disks=None, nics=None, tags=None, template=None, storage=None, netbox_id=None,
@@ -105,6 +106,12 @@ class VmSpec:
         self.pool = pool
         self.description = description
         self.errors = list(errors or [])   # problems found while reading (reported per VM, never raised)
+        # What NetBox records about the guest (the write-back's side): the node custom field as stored
+        # (node above may come from defaults), the primary IPs' ids, and each NIC address's id.
+        self.recorded_node = None
+        self.primary_ip4 = None
+        self.primary_ip6 = None
+        self.ip_ids = {}
 
     @property
     def key(self):

@@ -7,8 +7,8 @@
 
 The calls do not grow with the number of VMs: clusters, VMs (and, in a run not limited
 to clusters, VMs without a cluster that carry proxmox_* fields), interfaces (by
-cluster), virtual disks, IP addresses of VM interfaces and (only when an
-address must be allocated) prefixes, each one paged list. They are joined here.
+cluster), virtual disks, IP addresses of VM interfaces and prefixes (where a
+missing address is allocated from), each one paged list. They are joined here.
 ``to_specs`` is pure (NetBox JSON in, VmSpec out) and unit-tested on its own.
 """
 
@@ -110,6 +110,9 @@ def to_specs(vms, interfaces, disks, ips, defaults=None, prefixes=None):
             ciuser=conf.get('ciuser'), sshkeys=conf.get('sshkeys'), nameserver=conf.get('nameserver'),
             searchdomain=conf.get('searchdomain'), pool=conf.get('pool'),
         )
+        spec.recorded_node = cf.get('proxmox_node')
+        spec.primary_ip4 = _ref(vm.get('primary_ip4'), 'id')
+        spec.primary_ip6 = _ref(vm.get('primary_ip6'), 'id')
         if cluster is None:
             spec.errors.append('cluster: the VM has no cluster; assign it to a Proxmox cluster in NetBox')
         if kind not in ('qemu', 'lxc'):
@@ -142,6 +145,8 @@ def to_specs(vms, interfaces, disks, ips, defaults=None, prefixes=None):
             mac = _ref(iface.get('primary_mac_address'), 'mac_address') or iface.get('mac_address')
             mac = mac.upper() if mac else None
             icf = iface.get('custom_fields') or {}
+            for ip in by_if_ip.get(iface['id'], []):
+                spec.ip_ids[ip['address']] = ip['id']
             addresses = sorted((ip['address'] for ip in by_if_ip.get(iface['id'], [])),
                                key=lambda a: (ipaddress.ip_interface(a).version, a))
             nic = NicSpec(slot='net{0}'.format(index), name=iface.get('name'), netbox_id=iface['id'], mac=mac,

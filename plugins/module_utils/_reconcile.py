@@ -19,7 +19,7 @@ import ipaddress
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import Conflict, NbsyncError
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import Conflict, NbsyncError, Unavailable
 from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import plan_config
 from ansible_collections.nbsync.proxmox.plugins.module_utils._model import STATUS_MEANING
 from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
@@ -27,6 +27,7 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_codecs import 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._vm_clone import GuestManager
 
 DEFAULT_CONCURRENCY = 4
+RELEASE = 'netbox: delete the VM, its IP addresses and their DNS records'
 
 
 class VmPlan:
@@ -40,6 +41,7 @@ class VmPlan:
         self.guest = guest
         self.error = error
         self.restart_required = []
+        self.diff = None
 
     def report(self):
         return {'name': self.spec.name, 'cluster': self.spec.cluster, 'status': self.spec.status,
@@ -73,6 +75,34 @@ def desired_options(spec):
     return opts
 
 
+def first_address(spec, version):
+    """The first address of that IP version in NIC order: the one that becomes primary."""
+    for nic in spec.nics:
+        for address in nic.ips:
+            if ipaddress.ip_interface(address).version == version:
+                return address
+    return None
+
+
+def netbox_record(spec, guest):
+    """What NetBox should learn about an existing guest (pure): reasons, each one a write-back.
+
+    A guest adopted by name (NetBox never learnt its vmid, e.g. its write-back failed), a guest that moved
+    to another node, and a VM with addresses but no primary IP: Proxmox needs nothing, NetBox does.
+    """
+    reasons = []
+    if spec.vmid is None:
+        reasons.append('netbox: record vmid {0} (node {1}) of the guest found by name'
+                       .format(guest['vmid'], guest.get('node')))
+    elif guest.get('node') and spec.recorded_node != guest['node']:
+        reasons.append('netbox: node {0} -> {1}'.format(spec.recorded_node or '(unset)', guest['node']))
+    for version, current in ((4, spec.primary_ip4), (6, spec.primary_ip6)):
+        address = first_address(spec, version)
+        if current is None and address and spec.ip_ids.get(address):
+            reasons.append('netbox: primary IPv{0} {1}'.format(version, address))
+    return reasons
+
+
 def _power_of(guest):
     return None if guest is None else guest.get('status')
 
@@ -90,6 +120,13 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
         return VmPlan(spec, 'fail', error='name {0!r} matches {1} guests (vmids {2}); set proxmox_vmid in NetBox'
                       .format(spec.name, len(guests_named), ', '.join(str(g['vmid']) for g in guests_named)))
     if not meaning['exists']:
+        if guest is None and spec.status == 'decommissioning':
+            # Gone from Proxmox already (removed by hand, or a run whose NetBox release failed): the NetBox
+            # side is still to be released, under the same guard.
+            if not allow_delete:
+                return VmPlan(spec, 'skip', ['decommissioning: no guest in Proxmox; deleting the VM and its '
+                                             'addresses from NetBox is not allowed in this run (set allow_delete)'])
+            return VmPlan(spec, 'remove', ['no guest in Proxmox', RELEASE])
         if guest is None:
             return VmPlan(spec, 'noop')
         if spec.status == 'planned':
@@ -101,15 +138,14 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
         if str((config or {}).get('protection', '0')) in ('1', 'True', 'true'):
             return VmPlan(spec, 'fail', error='guest {0} has Proxmox protection set; it is never deleted'
                           .format(guest['vmid']), guest=guest)
-        return VmPlan(spec, 'remove', ['remove guest {0} on {1}'.format(guest['vmid'], guest['node']),
-                                       'delete it and its IP addresses from NetBox'],
+        return VmPlan(spec, 'remove', ['remove guest {0} on {1}'.format(guest['vmid'], guest['node']), RELEASE],
                       params={'vmid': int(guest['vmid']), 'state': 'absent', 'purge': True}, guest=guest)
     if meaning['power'] == 'paused' and spec.kind != 'qemu':
         return VmPlan(spec, 'fail', error='status paused: only QEMU VMs can be suspended (hibernated); '
                                           'set the container active or offline', guest=guest)
     state = {'running': 'started', 'stopped': 'stopped', 'paused': 'paused'}[meaning['power']]
     params = dict(desired_options(spec), name=spec.name, state=state, template=spec.template,
-                  storage=spec.storage, node=spec.node, vmid=spec.vmid, pool=spec.pool, force=True)
+                  storage=spec.storage, node=spec.node, vmid=spec.vmid, pool=spec.pool)
     if guest is None:
         if not spec.template:
             return VmPlan(spec, 'fail', error='no template to clone from: set custom field proxmox_template or '
@@ -137,11 +173,9 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
         reasons.append('power: {0} -> running'.format(power))
     if meaning['power'] == 'stopped' and power == 'running':
         reasons.append('power: running -> stopped')
-    if spec.vmid is None:
-        # Adopted by name (NetBox never learnt the vmid, e.g. its write-back failed): an update with
-        # nothing to change in Proxmox still ends in the write-back that records vmid and node.
-        reasons.append('netbox: record vmid {0} (node {1}) of the guest found by name'
-                       .format(guest['vmid'], guest.get('node')))
+    # An update whose only reasons are NetBox's still runs the executor (which changes nothing) and
+    # ends in the write-back.
+    reasons.extend(netbox_record(spec, guest))
     if reasons:
         return VmPlan(spec, 'update', reasons, params=params, guest=guest)
     return VmPlan(spec, 'noop', guest=guest)
@@ -151,8 +185,10 @@ class Reconciler:
     """One NetBox -> Proxmox run over every VM of the selected Proxmox clusters."""
 
     def __init__(self, netbox, pve_factory, defaults=None, check_mode=False, allow_delete=False,
-                 concurrency=DEFAULT_CONCURRENCY, timeout=600):
+                 concurrency=DEFAULT_CONCURRENCY, timeout=600, shutdown_timeout=120, force_stop=False):
         self.nb = netbox
+        self.shutdown_timeout = shutdown_timeout    # offline/staged: ACPI shutdown grace, then...
+        self.force_stop = force_stop                # ...a hard stop only when allowed
         self.pve_factory = pve_factory      # cluster name -> new PveClient (one per thread)
         self.defaults = defaults or {}
         self.check = check_mode
@@ -202,8 +238,9 @@ class Reconciler:
                 continue
             guests = [r for r in resources if r.get('type') in ('qemu', 'lxc') and not r.get('template')]
             matched = []
+            claimed = set(int(s.vmid) for s in members if s.vmid is not None)
             for spec in members:
-                guest, named = self._match(spec, guests)
+                guest, named = self._match(spec, guests, claimed)
                 matched.append((spec, guest, named))
             configs = self._configs(cluster, [g for _s, g, _n in matched if g is not None])
             cluster_plans = []
@@ -236,8 +273,9 @@ class Reconciler:
             used.add(candidate)
 
     @staticmethod
-    def _match(spec, guests):
-        """Identity is (cluster, vmid, type); the name only adopts a guest NetBox has no vmid for yet."""
+    def _match(spec, guests, claimed=()):
+        """Identity is (cluster, vmid, type); the name only adopts a guest NetBox has no vmid for yet, of the
+        same type, whose vmid no other NetBox VM holds."""
         if spec.vmid is not None:
             guest = next((g for g in guests if int(g['vmid']) == int(spec.vmid)), None)
             if guest is not None and guest.get('name') != spec.name:
@@ -247,8 +285,14 @@ class Reconciler:
                 spec.errors.append('proxmox_vmid {0}: is a {1} guest, NetBox says {2}'.format(
                     spec.vmid, guest.get('type'), spec.kind))
             return guest, None
-        named = [g for g in guests if g.get('name') == spec.name]
-        return (named[0] if len(named) == 1 else None), named
+        named = [g for g in guests if g.get('name') == spec.name and int(g['vmid']) not in claimed]
+        same_type = [g for g in named if g.get('type') == spec.kind]
+        if named and not same_type:
+            spec.errors.append('name {0!r}: the guest of that name (vmid {1}) is a {2} guest, NetBox says {3}; set '
+                               'custom field proxmox_type, or proxmox_vmid to the guest NetBox means'.format(
+                                   spec.name, named[0]['vmid'], named[0].get('type'), spec.kind))
+            return None, None
+        return (same_type[0] if len(same_type) == 1 else None), same_type
 
     def _configs(self, cluster, guests):
         """The config of each matched guest: what /cluster/resources lacks, read concurrently with a bound."""
@@ -277,15 +321,42 @@ class Reconciler:
         return done
 
     def _apply_one(self, plan):
+        if plan.action == 'remove' and not plan.params:     # the guest is gone: only NetBox is left to release
+            return plan, (None if self.check else {'netbox_only': True})
+        params = dict(plan.params, timeout=self.timeout)
+        if plan.action != 'remove':
+            params.update(force=self.force_stop, shutdown_timeout=self.shutdown_timeout)
+        manager = None
         try:
             pve = self._pve(plan.spec.cluster)
-            result = GuestManager(pve, dict(plan.params, timeout=self.timeout), check_mode=self.check).run()
-            plan.reasons = result.get('actions') or plan.reasons
+            manager = GuestManager(pve, params, check_mode=self.check)
+            result = manager.run()
+            # The executor's actions say what happens in Proxmox; the NetBox side stays in the report.
+            actions = result.get('actions') or []
+            if actions:
+                plan.reasons = actions + [r for r in plan.reasons if r.startswith('netbox: ')]
             plan.restart_required = result.get('restart_required') or []
+            plan.diff = result.get('diff') or None
             return plan, (None if self.check else result)
         except NbsyncError as err:
             plan.action, plan.error = 'fail', str(err)
-            return plan, None
+            return plan, self._half_done(plan, manager)
+
+    def _half_done(self, plan, manager):
+        """After a failure, whether a guest was created before it: said in the error, and handed to the
+        write-back so NetBox records its vmid (the next run then updates it rather than cloning again)."""
+        partial = getattr(manager, 'result', None) or {}
+        if self.check or not partial.get('created') or partial.get('vmid') is None:
+            return None
+        try:
+            guest = self._pve(plan.spec.cluster).find_guest(vmid=partial['vmid'])
+        except NbsyncError:
+            guest = None
+        if guest is None:
+            return None
+        plan.error = '{0}; guest {1} was created on {2} before this and is left as it is: the next run ' \
+                     'finishes its configuration'.format(plan.error, partial['vmid'], guest.get('node'))
+        return dict(partial, node=guest.get('node'), type=guest.get('type'))
 
     def _allocate_ips(self, plans):
         """An interface without an address gets the next free one of its prefix (NetBox's available-ips)."""
@@ -309,54 +380,90 @@ class Reconciler:
                     plan.action, plan.error = 'fail', 'interface {0}: no address from prefix {1}: {2}'.format(
                         nic.name, nic.prefix_id, err)
                     break
-                address = created[0]['address'] if isinstance(created, list) else created['address']
+                created = created[0] if isinstance(created, list) else created
+                address = created['address']
                 nic.ips.append(address)
+                plan.spec.ip_ids[address] = created['id']
                 plan.reasons.append('allocated {0} to {1}'.format(address, nic.name))
                 wanted = desired_options(plan.spec)
                 plan.params = dict(plan.params, nics=wanted['nics'], ipconfig=wanted['ipconfig'])
-                if ipaddress.ip_interface(address).version == 4:
-                    plan.primary_ip4 = created[0]['id'] if isinstance(created, list) else created['id']
 
     def _write_back(self, results):
-        """vmid, node and type as custom fields; MACs PVE assigned; primary IPs allocated. Bulk calls."""
+        """vmid, node and type as custom fields; MACs PVE assigned; primary IPs; released VMs. Bulk calls.
+
+        A bulk call NetBox refuses (one VM's bad data fails the whole request: NetBox writes a bulk
+        request in one transaction) is repeated one VM at a time, so the refusal lands on that VM alone.
+        NetBox unreachable fails the rest of the write-back: every VM done in Proxmox says so.
+        """
         vm_updates, mac_creates, removed = [], [], []
         for plan, result in results:
             spec = plan.spec
             if plan.action == 'remove' and result:
-                removed.append(spec)
+                removed.append(plan)
                 continue
             if not result or result.get('vmid') is None:
                 continue
             cf = {'proxmox_vmid': result['vmid'], 'proxmox_node': result.get('node'), 'proxmox_type': result.get('type')}
             update = {}
-            if (spec.vmid, spec.node, spec.kind) != (cf['proxmox_vmid'], cf['proxmox_node'], cf['proxmox_type']) \
-                    or spec.vmid is None:
+            if spec.vmid is None or (int(spec.vmid), spec.recorded_node, spec.kind) != \
+                    (cf['proxmox_vmid'], cf['proxmox_node'], cf['proxmox_type']):
                 update['custom_fields'] = cf
-            if getattr(plan, 'primary_ip4', None):
-                update['primary_ip4'] = plan.primary_ip4
+            for version, current, field in ((4, spec.primary_ip4, 'primary_ip4'), (6, spec.primary_ip6, 'primary_ip6')):
+                address = first_address(spec, version)
+                if current is None and address and spec.ip_ids.get(address):
+                    update[field] = spec.ip_ids[address]
             if update:
                 update['id'] = spec.netbox_id
-                vm_updates.append(update)
+                vm_updates.append((plan, update))
             macs = result.get('mac_addresses') or {}
             for nic in spec.nics:
                 if not nic.mac and macs.get(nic.slot) and nic.netbox_id:
-                    mac_creates.append((nic, macs[nic.slot]))
+                    mac_creates.append((plan, nic, macs[nic.slot]))
         try:
-            if vm_updates:
-                self.nb.update('virtualization.virtual_machines', vm_updates)
-            if mac_creates:
-                made = self.nb.create('dcim.mac_addresses', [
-                    {'mac_address': mac, 'assigned_object_type': 'virtualization.vminterface',
-                     'assigned_object_id': nic.netbox_id} for nic, mac in mac_creates])
-                self.nb.update('virtualization.interfaces', [
-                    {'id': nic.netbox_id, 'primary_mac_address': m['id']} for (nic, _mac), m in zip(mac_creates, made)])
-            for spec in removed:
-                self._release(spec)
-        except NbsyncError as err:
+            self._each_or_bulk('virtualization.virtual_machines', vm_updates, self.nb.update)
+            made = self._each_or_bulk('dcim.mac_addresses', [
+                (plan, {'mac_address': mac, 'assigned_object_type': 'virtualization.vminterface',
+                        'assigned_object_id': nic.netbox_id}) for plan, nic, mac in mac_creates], self.nb.create)
+            self._each_or_bulk('virtualization.interfaces', [
+                (plan, {'id': nic.netbox_id, 'primary_mac_address': m['id']})
+                for (plan, nic, _mac), m in zip(mac_creates, made) if m is not None], self.nb.update)
+            for plan in removed:
+                try:
+                    self._release(plan.spec)
+                except Unavailable:
+                    raise
+                except NbsyncError as err:
+                    self._written_back_failed(plan, err)
+        except Unavailable as err:
             for plan, _result in results:
-                if plan.action in ('create', 'update', 'remove') and not plan.error:
-                    plan.error = 'done in Proxmox, but writing back to NetBox failed: {0}; the next run ' \
-                                 'finishes it'.format(err)
+                if plan.action in ('create', 'update', 'remove'):
+                    self._written_back_failed(plan, err)
+
+    def _each_or_bulk(self, endpoint, owned_items, call):
+        """call(endpoint, items) in one request; when NetBox refuses it, one request per item, so that the
+        item it refuses fails only its own VM. Returns the answers in order (None where refused)."""
+        if not owned_items:
+            return []
+        try:
+            return call(endpoint, [item for _plan, item in owned_items])
+        except Unavailable:
+            raise
+        except NbsyncError:
+            answers = []
+            for plan, item in owned_items:
+                try:
+                    answers.extend(call(endpoint, [item]))
+                except Unavailable:
+                    raise
+                except NbsyncError as err:
+                    self._written_back_failed(plan, err)
+                    answers.append(None)
+            return answers
+
+    @staticmethod
+    def _written_back_failed(plan, err):
+        if not plan.error:
+            plan.error = 'done in Proxmox, but writing back to NetBox failed: {0}; the next run finishes it'.format(err)
 
     def _release(self, spec):
         """A removed guest's NetBox side: the DNS records of its addresses, the addresses, then the VM.
@@ -389,6 +496,8 @@ class Reconciler:
             entry['result'] = outcome[plan.action]
             if plan.error and plan.action != 'fail':
                 entry['warning'] = plan.error
+            if plan.diff:
+                entry['diff'] = plan.diff
             counts[entry['result']] += 1
             vms.append(entry)
         vms.sort(key=lambda e: (str(e['cluster']), e['name']))

@@ -28,8 +28,10 @@ attributes:
     support: full
     description: Reads both sides and reports the plan per VM; writes to neither.
   diff_mode:
-    support: none
-    description: The per-field changes are in RV(vms[].changes).
+    support: full
+    description:
+      - Before and after of each changed VM's Proxmox configuration, keyed by VM name (also in RV(vms[].diff)).
+        The field-level list of changes, NetBox's side included, is in RV(vms[].changes).
 options:
   clusters:
     description:
@@ -99,6 +101,16 @@ options:
     description:
       - Remove guests of VMs in status C(decommissioning) (and then their NetBox objects and IP addresses).
         Without it they are reported as skipped. A guest with Proxmox protection is never removed.
+    type: bool
+    default: false
+  shutdown_timeout:
+    description: Seconds a guest gets to shut down (ACPI or guest agent) when NetBox sets it C(offline) or C(staged).
+    type: int
+    default: 120
+  force_stop:
+    description:
+      - When a guest has not shut down within O(shutdown_timeout), stop it hard. Without it such a guest is
+        reported as failed, still running.
     type: bool
     default: false
   concurrency:
@@ -188,6 +200,14 @@ vms:
       description: A problem that did not fail the VM, such as a failed write-back to NetBox.
       returned: when there was one
       type: str
+    diff:
+      description: Before and after of the guest's Proxmox configuration (only the options that change).
+      returned: when the VM was created or updated in Proxmox (or would be, in check mode)
+      type: dict
+diff:
+  description: Before and after per changed VM, keyed by VM name (with C(--diff)).
+  returned: when run with --diff and a VM changed
+  type: dict
 custom_fields_created:
   description: Custom fields the collection created in NetBox on this run (or would, in check mode).
   returned: always
@@ -226,12 +246,17 @@ def sync(module):
     p = module.params
     reconciler = Reconciler(NetBoxClient.from_params(p), pve_factory(p['clusters']), defaults=p['defaults'],
                             check_mode=module.check_mode, allow_delete=p['allow_delete'],
-                            concurrency=p['concurrency'], timeout=p['timeout'])
+                            concurrency=p['concurrency'], timeout=p['timeout'],
+                            shutdown_timeout=p['shutdown_timeout'], force_stop=p['force_stop'])
     result = reconciler.run(clusters=p['limit_clusters'], tags=p['limit_tags'], roles=p['limit_roles'],
                             names=p['limit_names'])
     for vm in result['vms']:  # half-done work (a failed write-back) is shown, not only returned
         if vm.get('warning'):
             module.warn('{0} ({1}): {2}'.format(vm['name'], vm['cluster'], vm['warning']))
+    changed = [vm for vm in result['vms'] if vm.get('diff')]
+    if module._diff and changed:
+        result['diff'] = {'before': dict((vm['name'], vm['diff'].get('before')) for vm in changed),
+                          'after': dict((vm['name'], vm['diff'].get('after')) for vm in changed)}
     return result
 
 
@@ -256,6 +281,8 @@ def main():
         limit_roles=dict(type='list', elements='str'),
         limit_names=dict(type='list', elements='str'),
         allow_delete=dict(type='bool', default=False),
+        shutdown_timeout=dict(type='int', default=120),
+        force_stop=dict(type='bool', default=False),
         concurrency=dict(type='int', default=4),
         timeout=dict(type='int', default=600),
     )

@@ -39,6 +39,8 @@ PLAYBOOK = """
         limit_names: "{{{{ limit_names | default(omit) }}}}"
         limit_tags: "{{{{ limit_tags | default(omit) }}}}"
         allow_delete: "{{{{ allow_delete | default(false) }}}}"
+        shutdown_timeout: "{{{{ shutdown_timeout | default(omit) }}}}"
+        force_stop: "{{{{ force_stop | default(omit) }}}}"
         timeout: 120
       register: result
     - name: keep the result
@@ -133,13 +135,22 @@ def world(nb, pve, lab):
     pve_control_reset(lab)
 
 
+@pytest.fixture
+def pve_faults(lab):
+    """The lab PVE's fault switch; cleared afterwards, but no reset: the guests of this module stay."""
+    from conftest import LabControl
+    control = LabControl(lab['pve'])
+    yield control
+    control.fault('clear')
+
+
 def pve_control_reset(lab):
     import requests
     requests.post(lab['pve']['control_url'] + '/reset', json={}, verify=lab['pve']['ca_file'], timeout=30,
                   headers={'X-Lab-Control': lab['pve']['control_token']}).raise_for_status()
 
 
-def sync(lab, tmp_path, check=False, allow_delete=False, netbox_url=None, **limits):
+def sync(lab, tmp_path, check=False, allow_delete=False, netbox_url=None, diff=False, **limits):
     """Run the module through ansible-playbook; limit_clusters defaults to this test's two clusters
     (None: no cluster limit)."""
     tok = lab['pve']['token']
@@ -167,12 +178,15 @@ def sync(lab, tmp_path, check=False, allow_delete=False, netbox_url=None, **limi
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', str(playbook)]
     if check:
         cmd.append('--check')
+    if diff:
+        cmd.append('--diff')
     proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert tok['secret'] not in proc.stdout and lab['netbox']['token'] not in proc.stdout
     result = json.loads(result_file.read_text())
     result['by_name'] = dict((v['name'].split('-')[0], v) for v in result['vms'])
+    result['stdout'] = proc.stdout
     return result
 
 
@@ -222,6 +236,8 @@ def test_2_run_creates_allocates_and_writes_back(lab, tmp_path, world, nb, pve):
     assert nb_web['primary_ip4']['address'] == '{0}.2/29'.format(net)
     ip = nb.get('ipam.ip_addresses', id=nb_web['primary_ip4']['id'])
     assert ip['dns_name'] == 'web-' + TAG
+    nb_ct = nb.get('virtualization.virtual_machines', id=world['vms']['ct']['id'])
+    assert nb_ct['primary_ip4']['address'].startswith('10.98.')      # an existing address became primary
     ifaces = dict((i['name'], i) for i in nb.list('virtualization.interfaces', virtual_machine_id=world['vms']['web']['id']))
     assert ifaces['eth0']['primary_mac_address']['mac_address'].upper() in cfg['net0']
     assert ifaces['eth1']['primary_mac_address']['mac_address'].upper() in cfg['net1']
@@ -340,6 +356,29 @@ def test_3e_netbox_going_away_mid_run_is_reported_and_the_next_run_finishes(
     assert not sync(lab, tmp_path)['changed']
 
 
+def test_3f_proxmox_failing_after_the_clone_says_the_guest_exists_and_the_next_run_finishes(
+        lab, tmp_path, world, nb, pve, pve_faults):
+    """The clone works, the configuration after it is refused (HTTP 503): the VM fails, its report says the
+    guest was created, NetBox records its vmid, and the next run configures that guest (no second clone)."""
+    half = nb.create('virtualization.virtual_machines', [{'name': 'half-' + TAG, 'cluster': world['cluster']['id'],
+                                                          'status': 'staged', 'vcpus': 2, 'memory': 768}])[0]
+    pve_faults.fault('fail', method='POST', path='/nodes/{node}/qemu/{vmid}/config', status=503,
+                     message='Service Unavailable')
+    first = sync(lab, tmp_path)
+    pve_faults.fault('clear')
+    report = first['by_name']['half']
+    assert report['result'] == 'failed', report
+    made = guests_named(pve)['half']
+    assert 'guest {0} was created on {1}'.format(made['vmid'], made['node']) in report['error']
+    assert nb.get('virtualization.virtual_machines', id=half['id'])['custom_fields']['proxmox_vmid'] == made['vmid']
+    second = sync(lab, tmp_path)
+    assert second['by_name']['half']['result'] == 'updated'
+    assert [g['vmid'] for g in pve.guests() if g.get('name') == 'half-' + TAG] == [made['vmid']]   # one guest
+    cfg = pve.guest_config(made['node'], 'qemu', made['vmid'], current=False)
+    assert int(cfg['memory']) == 768 and int(cfg['cores']) == 2
+    assert not sync(lab, tmp_path)['changed']
+
+
 def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve):
     nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'memory': 4096, 'vcpus': 3}])
     check = sync(lab, tmp_path, check=True)
@@ -347,19 +386,31 @@ def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve
     assert 'set memory: 2048 -> 4096' in check['by_name']['web']['changes']
     web = guests_named(pve)['web']
     assert int(pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)['memory']) == 2048
-    result = sync(lab, tmp_path)
+    result = sync(lab, tmp_path, diff=True)
     assert result['by_name']['web']['result'] == 'updated'
+    diff = result['by_name']['web']['diff']
+    assert int(diff['before']['memory']) == 2048 and int(diff['after']['memory']) == 4096
+    assert int(diff['after']['cores']) == 3 and 'memory' not in result['by_name']['ct'].get('diff', {}).get('after', {})
+    assert '-    "memory": 2048' in result['stdout'] or '"memory": 2048' in result['stdout']   # --diff printed it
     cfg = pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)
     assert int(cfg['memory']) == 4096 and int(cfg['cores']) == 3
     assert 'memory' in result['by_name']['web']['restart_required']   # the guest runs: reported, not hidden
     assert not sync(lab, tmp_path)['changed']
 
 
-def test_5_offline_stops_and_active_starts(lab, tmp_path, world, nb, pve):
+def test_5_offline_stops_and_active_starts(lab, tmp_path, world, nb, pve, pve_faults):
+    """A clean shutdown first; a guest that ignores it is stopped hard only when force_stop allows it."""
+    web = guests_named(pve)['web']
+    pve_faults.fault('acpi', vmid=web['vmid'], enabled=False)        # the guest ignores ACPI
     nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'offline'},
                                                   {'id': world['vms']['ct']['id'], 'status': 'active'}])
-    result = sync(lab, tmp_path)
-    assert result['by_name']['web']['result'] == 'updated' and result['by_name']['ct']['result'] == 'updated'
+    refused = sync(lab, tmp_path, shutdown_timeout=20)
+    assert refused['by_name']['web']['result'] == 'failed', refused['by_name']['web']
+    assert guests_named(pve)['web']['status'] == 'running'              # not forced without force_stop
+    assert refused['by_name']['ct']['result'] == 'updated'              # the others went on
+    result = sync(lab, tmp_path, shutdown_timeout=20, force_stop=True)
+    assert result['by_name']['web']['result'] == 'updated', result['by_name']['web']
+    assert 'then force' in ' '.join(result['by_name']['web']['changes'])
     guests = guests_named(pve)
     assert guests['web']['status'] == 'stopped' and guests['ct']['status'] == 'running'
     assert not sync(lab, tmp_path)['changed']
@@ -385,15 +436,30 @@ def test_6_decommissioning_is_guarded_then_removes_both_sides(lab, tmp_path, wor
     zone = nb.create('plugins.netbox_dns.zones', [{'name': '{0}.example'.format(TAG), 'soa_mname': ns['id'],
                                                    'soa_rname': 'hostmaster.it.example', 'nameservers': [ns['id']]}])[0]
     nb.create('plugins.netbox_dns.records', [{'zone': zone['id'], 'name': 'web', 'type': 'A', 'value': address}])
-    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'decommissioning'}])
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'status': 'decommissioning'},
+                                                  {'id': world['vms']['plan']['id'], 'status': 'decommissioning'}])
+    web = guests_named(pve)['web']
+    pve.put('/nodes/{0}/qemu/{1}/config'.format(web['node'], web['vmid']), data={'protection': 1})
+    protected = sync(lab, tmp_path, allow_delete=True, limit_names=['web-' + TAG])
+    assert protected['by_name']['web']['result'] == 'failed'
+    assert 'protection set; it is never deleted' in protected['by_name']['web']['error']
+    assert 'web' in guests_named(pve) and nb.get('virtualization.virtual_machines', id=world['vms']['web']['id'])
+    pve.put('/nodes/{0}/qemu/{1}/config'.format(web['node'], web['vmid']), data={'delete': 'protection'})
     guarded = sync(lab, tmp_path)
+    assert guarded['by_name']['plan']['result'] == 'skipped'            # no guest, but NetBox's side is guarded too
+    assert 'set allow_delete' in guarded['by_name']['plan']['changes'][0]
     assert guarded['by_name']['web']['result'] == 'skipped'
     assert 'allow_delete' in ' '.join(guarded['by_name']['web']['changes'])
     assert 'web' in guests_named(pve)
     check = sync(lab, tmp_path, check=True, allow_delete=True)
     assert check['by_name']['web']['result'] == 'removed' and 'web' in guests_named(pve)
+    assert any(c.startswith('netbox: delete the VM') for c in check['by_name']['web']['changes'])
+    assert nb.get('virtualization.virtual_machines', id=world['vms']['web']['id'])    # check mode: NetBox intact
+    assert nb.list('ipam.ip_addresses', address=address + '/29')
     result = sync(lab, tmp_path, allow_delete=True)
     assert result['by_name']['web']['result'] == 'removed'
+    assert result['by_name']['plan']['result'] == 'removed'
+    assert nb.get('virtualization.virtual_machines', id=world['vms']['plan']['id']) is None
     assert 'web' not in guests_named(pve)
     assert nb.get('virtualization.virtual_machines', id=world['vms']['web']['id']) is None
     assert nb.list('ipam.ip_addresses', address=address + '/29') == []

@@ -193,3 +193,12 @@ def test_offline_node_is_unavailable(pve_lab, pve_control, client):
     with pytest.raises(E.Unavailable) as info:
         pve.require_node_online('pve3')
     assert 'pve3' in str(info.value)
+
+
+def test_a_transient_gateway_error_on_a_read_is_retried_then_succeeds(pve_lab, pve_control, client):
+    pve = client(pve_lab)
+    pve_control.fault('fail', method='GET', path='/version', status=503, message='Service Unavailable', times=2)
+    pve.transport.backoff = 0.05
+    before = pve.transport.request_count
+    assert pve.version()['version']
+    assert pve.transport.request_count - before == 3          # two 503s, then the answer

@@ -95,3 +95,29 @@ def test_no_secret_in_output_at_vvvv(lab, tmp_path, pve_control):
     assert len(secrets) >= 4
     leaked = [s[:4] + '...' for s in secrets if s in result.stdout]
     assert not leaked, 'secrets in -vvvv output: {0}'.format(leaked)
+
+
+def test_connection_options_fall_back_to_the_environment(lab, tmp_path):
+    """PROXMOX_* (as community.proxmox reads them) and PBS_* stand in for the module's connection options;
+    the secret comes in the environment, never on a command line, and is not printed."""
+    pve, pbs = lab['pve'], lab['pbs']
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='false',
+               ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               PROXMOX_HOST=pve['host'], PROXMOX_PORT=str(pve['port']), PROXMOX_USER=pve['token']['user'],
+               PROXMOX_TOKEN_ID=pve['token']['token_id'], PROXMOX_TOKEN_SECRET=pve['token']['secret'],
+               PROXMOX_CA_PATH=pve['ca_file'],
+               PBS_HOST=pbs['host'], PBS_PORT=str(pbs['port']), PBS_TOKEN='{0}!{1}:{2}'.format(
+                   pbs['token']['user'], pbs['token']['token_id'], pbs['token']['secret']),
+               PBS_CA_PATH=pbs['ca_file'])
+    bindir = os.path.dirname(sys.executable)
+    for module, args, expect in (('nbsync.proxmox.proxmox_info', 'gather=version', '"version"'),
+                                 ('nbsync.proxmox.pbs_datastore_info', '', '"datastores"')):
+        cmd = [os.path.join(bindir, 'ansible'), '-i', 'localhost,', '-c', 'local', 'localhost', '-m', module, '-vvv']
+        if args:
+            cmd += ['-a', args]
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=300, check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert expect in proc.stdout
+        assert pve['token']['secret'] not in proc.stdout and pbs['token']['secret'] not in proc.stdout

@@ -12,10 +12,10 @@ DEFAULTS = {'template': 'debian12-cloudinit', 'storage': 'local-lvm', 'bridge': 
             'clusters': {'lab': {'ciuser': 'ops'}}, 'roles': {'db': {'template': 'ubuntu2404-cloudinit'}}}
 
 
-def vm(id_, name, status='active', vcpus=2, memory=2048, role=None, cf=None, cluster='lab'):
+def vm(id_, name, status='active', vcpus=2, memory=2048, role=None, cf=None, cluster='lab', primary_ip4=None):
     return {'id': id_, 'name': name, 'status': {'value': status}, 'cluster': {'id': 1, 'name': cluster} if cluster else None,
             'role': {'slug': role} if role else None, 'vcpus': vcpus, 'memory': memory, 'tags': [{'name': 'web'}],
-            'custom_fields': cf or {}, 'primary_ip4': None}
+            'custom_fields': cf or {}, 'primary_ip4': {'id': primary_ip4} if primary_ip4 else None}
 
 
 def iface(id_, vm_id, name, mac=None, vlan=None):
@@ -67,8 +67,9 @@ def _spec(status='active', **kw):
 
 
 def _known(status='active', **kw):
-    """A VM whose vmid NetBox already records (GUEST's, 101)."""
-    kw['cf'] = dict({'proxmox_vmid': 101}, **(kw.get('cf') or {}))
+    """A VM whose vmid, node and primary IP NetBox already records (GUEST's: 101 on pve1; address 30)."""
+    kw['cf'] = dict({'proxmox_vmid': 101, 'proxmox_node': 'pve1'}, **(kw.get('cf') or {}))
+    kw.setdefault('primary_ip4', 30)
     return _spec(status, **kw)
 
 
@@ -95,7 +96,10 @@ def test_decommissioning_is_guarded():
     assert plan_vm(_known('decommissioning'), GUEST, CONFIG, allow_delete=True).action == 'remove'
     protected = plan_vm(_known('decommissioning'), GUEST, dict(CONFIG, protection=1), allow_delete=True)
     assert protected.action == 'fail' and 'protection' in protected.error
-    assert plan_vm(_spec('decommissioning'), None, None, allow_delete=True).action == 'noop'
+    gone = plan_vm(_spec('decommissioning'), None, None)        # no guest: NetBox's side, still guarded
+    assert gone.action == 'skip' and 'set allow_delete' in gone.reasons[0]
+    gone = plan_vm(_spec('decommissioning'), None, None, allow_delete=True)
+    assert gone.action == 'remove' and not gone.params and gone.reasons[-1].startswith('netbox: delete the VM')
 
 
 def test_changes_have_field_reasons_and_shrink_fails():
@@ -110,9 +114,25 @@ def test_a_guest_adopted_by_name_is_recorded_in_netbox():
     change is the write-back, so the next run finishes the job instead of calling it unchanged."""
     adopted = plan_vm(_spec(), GUEST, CONFIG)
     assert adopted.action == 'update'
-    assert adopted.reasons == ['netbox: record vmid 101 (node pve1) of the guest found by name']
+    assert adopted.reasons == ['netbox: record vmid 101 (node pve1) of the guest found by name',
+                               'netbox: primary IPv4 10.20.0.5/24']
     assert adopted.params['vmid'] == 101
     assert plan_vm(_known(), GUEST, CONFIG).action == 'noop'
+    moved = plan_vm(_known(), dict(GUEST, node='pve2'), CONFIG)      # migrated in Proxmox: NetBox learns it
+    assert moved.action == 'update' and moved.reasons == ['netbox: node pve1 -> pve2']
+
+
+def test_adoption_by_name_keeps_to_the_type_and_to_unclaimed_vmids():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+    container = dict(GUEST, type='lxc')
+    spec = _spec()
+    guest, named = Reconciler._match(spec, [container])
+    assert guest is None and "is a lxc guest, NetBox says qemu" in spec.errors[0]
+    spec = _spec()
+    guest, named = Reconciler._match(spec, [GUEST], claimed={101})    # another NetBox VM holds vmid 101
+    assert guest is None and named == [] and not spec.errors
+    guest, named = Reconciler._match(_spec(), [container, dict(GUEST, vmid=102)])
+    assert guest['vmid'] == 102
 
 
 def test_name_matching_two_guests_is_reported():
@@ -135,7 +155,7 @@ def _apply(config, spec):
 @given(st.integers(1, 32), st.sampled_from([512, 1024, 2048, 8192]), st.sampled_from([10240, 20480, 51200]),
        st.sampled_from([None, 10, 20]), st.lists(st.sampled_from(['web', 'db', 'prod']), unique=True))
 def test_plan_apply_plan_is_empty_for_generated_netbox_states(vcpus, memory, disk_mb, vlan, tags):
-    nb_vm = vm(1, 'web1', vcpus=vcpus, memory=memory, cf={'proxmox_vmid': 101})
+    nb_vm = vm(1, 'web1', vcpus=vcpus, memory=memory, cf={'proxmox_vmid': 101, 'proxmox_node': 'pve1'}, primary_ip4=30)
     nb_vm['tags'] = [{'name': t} for t in tags]
     spec = to_specs([nb_vm], [iface(10, 1, 'eth0', vlan=vlan)], [disk(20, 1, 'scsi0', disk_mb)],
                     [ip(30, 10, '10.20.0.5/24')], DEFAULTS)[0]
@@ -204,3 +224,66 @@ def test_a_vmid_that_belongs_to_another_guest_is_reported():
     wrong_type = _spec(cf={'proxmox_vmid': 101, 'proxmox_type': 'lxc'})
     guest, named = Reconciler._match(wrong_type, [GUEST])
     assert 'is a qemu guest, NetBox says lxc' in plan_vm(wrong_type, guest, CONFIG, guests_named=named).error
+
+
+class RecordingNetBox:
+    """A NetBox stand-in for the write-back: records each call; refuses any request that carries a VM in
+    ``refuse`` (as NetBox refuses a whole bulk request for one bad object)."""
+
+    def __init__(self, refuse=()):
+        self.refuse = set(refuse)
+        self.calls = []
+
+    def update(self, endpoint, items):
+        from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import InvalidRequest
+        self.calls.append(('update', endpoint, [dict(i) for i in items]))
+        if endpoint == 'virtualization.virtual_machines' and self.refuse & set(i['id'] for i in items):
+            raise InvalidRequest('NetBox refused the update: primary_ip4: not assigned to this VM')
+        return items
+
+    def create(self, endpoint, items):
+        self.calls.append(('create', endpoint, [dict(i) for i in items]))
+        return [dict(i, id=900 + n) for n, i in enumerate(items)]
+
+
+def _created(vm_id, name, vmid):
+    spec = to_specs([vm(vm_id, name)], [iface(10 * vm_id, vm_id, 'eth0')], [], [ip(30 + vm_id, 10 * vm_id, '10.20.0.%d/24' % vm_id)],
+                    DEFAULTS)[0]
+    return plan_vm(spec, None, None), {'vmid': vmid, 'node': 'pve1', 'type': 'qemu', 'mac_addresses': {'net0': 'BC:24:11:00:00:%02d' % vm_id}}
+
+
+def test_write_back_records_vmid_primary_ip_and_macs_in_bulk():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+    nb = RecordingNetBox()
+    results = [_created(1, 'a', 201), _created(2, 'b', 202)]
+    Reconciler(nb, pve_factory=None)._write_back(results)
+    vm_call = [c for c in nb.calls if c[1] == 'virtualization.virtual_machines']
+    assert len(vm_call) == 1 and len(vm_call[0][2]) == 2                # one bulk call for both VMs
+    first = vm_call[0][2][0]
+    assert first['custom_fields'] == {'proxmox_vmid': 201, 'proxmox_node': 'pve1', 'proxmox_type': 'qemu'}
+    assert first['primary_ip4'] == 31                                   # the VM's first IPv4, by its id
+    assert [c[0] for c in nb.calls if c[1] == 'dcim.mac_addresses'] == ['create']
+    assert all(not p.error for p, _r in results)
+
+
+def test_a_write_back_netbox_refuses_fails_only_that_vm():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+    nb = RecordingNetBox(refuse={2})
+    results = [_created(1, 'a', 201), _created(2, 'b', 202), _created(3, 'c', 203)]
+    Reconciler(nb, pve_factory=None)._write_back(results)
+    errors = dict((p.spec.name, p.error) for p, _r in results)
+    assert errors['a'] is None and errors['c'] is None
+    assert 'writing back to NetBox failed' in errors['b'] and 'primary_ip4' in errors['b']
+    singles = [c for c in nb.calls if c[1] == 'virtualization.virtual_machines' and len(c[2]) == 1]
+    assert sorted(c[2][0]['id'] for c in singles) == [1, 2, 3]          # the bulk refusal, then one by one
+
+
+def test_a_set_primary_ip_is_never_replaced():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+    nb = RecordingNetBox()
+    spec = to_specs([vm(1, 'a', primary_ip4=77, cf={'proxmox_vmid': 201, 'proxmox_node': 'pve1'})],
+                    [iface(10, 1, 'eth0')], [], [ip(31, 10, '10.20.0.1/24')], DEFAULTS)[0]
+    plan = plan_vm(spec, dict(GUEST, vmid=201, name='a'), CONFIG)
+    assert not any(r.startswith('netbox: primary') for r in plan.reasons)
+    Reconciler(nb, pve_factory=None)._write_back([(plan, {'vmid': 201, 'node': 'pve1', 'type': 'qemu'})])
+    assert not [c for c in nb.calls if c[1] == 'virtualization.virtual_machines']
