@@ -39,6 +39,7 @@ options:
       - The guest's vmid. For a new clone, the next free vmid when left out.
       - A vmid that belongs to a guest with another O(name) is refused.
     type: int
+    aliases: [newid]
   template:
     description:
       - Template (or guest, for a full clone) to clone from, by name or vmid. Needed only to create.
@@ -351,7 +352,7 @@ def argument_spec():
     spec = pve_argument_spec()
     spec.update(
         name=dict(type='str'),
-        vmid=dict(type='int'),
+        vmid=dict(type='int', aliases=['newid']),
         template=dict(type='str'),
         node=dict(type='str'),
         full=dict(type='bool', default=True),
