@@ -669,6 +669,8 @@ def main():
     with open(out, 'w', encoding='utf-8') as handle:
         handle.write(report + '\n')
     log('written to {0}'.format(os.path.relpath(out, common.ROOT)))
+    if 'NOT met' in report:  # the target fails the command, not only the report
+        sys.exit('benchmark target NOT met (see {0})'.format(os.path.relpath(out, common.ROOT)))
 
 
 def render(args, results, floor_s, env_notes):

@@ -38,6 +38,7 @@ PLAYBOOK = """
         limit_clusters: "{{{{ limit_clusters | default(omit) }}}}"
         limit_names: "{{{{ limit_names | default(omit) }}}}"
         limit_tags: "{{{{ limit_tags | default(omit) }}}}"
+        limit_roles: "{{{{ limit_roles | default(omit) }}}}"
         allow_delete: "{{{{ allow_delete | default(false) }}}}"
         shutdown_timeout: "{{{{ shutdown_timeout | default(omit) }}}}"
         force_stop: "{{{{ force_stop | default(omit) }}}}"
@@ -260,6 +261,14 @@ def test_3b_limits_select_vms(lab, tmp_path, world, nb):
     finally:
         nb.update('virtualization.virtual_machines', [{'id': world['vms']['ct']['id'], 'tags': []}])
         nb.delete('extras.tags', [tag['id']])
+    role = nb.create('dcim.device_roles', [{'name': 'it-role-' + TAG, 'slug': 'it-role-' + TAG, 'vm_role': True}])[0]
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'role': role['id']}])
+    try:
+        by_name = sync(lab, tmp_path, check=True, limit_roles=['it-role-' + TAG])['by_name']
+        assert set(by_name) == {'web'}
+    finally:
+        nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'role': None}])
+        nb.delete('dcim.device_roles', [role['id']])
 
 
 def test_3c_proxmox_failing_mid_run_stops_one_vm_and_the_next_run_finishes(lab, tmp_path, world, nb, pve):
@@ -380,7 +389,17 @@ def test_3f_proxmox_failing_after_the_clone_says_the_guest_exists_and_the_next_r
 
 
 def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve):
-    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'memory': 4096, 'vcpus': 3}])
+    """CPU and memory, a disk that grows, a new tag and a new NIC on the running VM; a second disk and NIC
+    on the container."""
+    tag = nb.create('extras.tags', [{'name': 't4-' + TAG, 'slug': 't4-' + TAG}])[0]
+    nb.update('virtualization.virtual_machines', [{'id': world['vms']['web']['id'], 'memory': 4096, 'vcpus': 3,
+                                                   'tags': [tag['id']]}])
+    data = nb.list('virtualization.virtual_disks', virtual_machine_id=world['vms']['web']['id'], name='data')[0]
+    nb.update('virtualization.virtual_disks', [{'id': data['id'], 'size': 4096}])
+    nb.create('virtualization.interfaces', [{'virtual_machine': world['vms']['web']['id'], 'name': 'eth2'},
+                                            {'virtual_machine': world['vms']['ct']['id'], 'name': 'eth1'}])
+    nb.create('virtualization.virtual_disks', [{'virtual_machine': world['vms']['ct']['id'], 'name': 'srv',
+                                                'size': 1024}])
     check = sync(lab, tmp_path, check=True)
     assert check['by_name']['web']['result'] == 'updated'
     assert 'set memory: 2048 -> 4096' in check['by_name']['web']['changes']
@@ -394,7 +413,15 @@ def test_4_netbox_change_is_applied_field_by_field(lab, tmp_path, world, nb, pve
     assert '-    "memory": 2048' in result['stdout'] or '"memory": 2048' in result['stdout']   # --diff printed it
     cfg = pve.guest_config(web['node'], 'qemu', web['vmid'], current=False)
     assert int(cfg['memory']) == 4096 and int(cfg['cores']) == 3
+    assert 'size=4G' in cfg['scsi1']                                   # grown
+    assert 't4-' + TAG in cfg['tags'].split(';')
+    assert 'bridge=vmbr0' in cfg['net2'] and cfg['ipconfig2'] == 'ip=dhcp'
     assert 'memory' in result['by_name']['web']['restart_required']   # the guest runs: reported, not hidden
+    assert result['by_name']['ct']['result'] == 'updated'
+    ct = guests_named(pve)['ct']
+    ctcfg = pve.guest_config(ct['node'], 'lxc', ct['vmid'])
+    assert 'size=1G' in ctcfg['mp0'] and 'mp=/mnt/mp0' in ctcfg['mp0']
+    assert 'name=eth1' in ctcfg['net1'] and 'bridge=vmbr0' in ctcfg['net1']
     assert not sync(lab, tmp_path)['changed']
 
 
