@@ -214,7 +214,9 @@ class Reconciler:
         created_fields = self.reader.ensure_custom_fields(check_mode=self.check)
         specs, nb_clusters = self.reader.read(self.defaults, clusters, tags, roles, names)
         plans = self.plan(specs)
-        if not self.check:
+        if self.check:
+            self._preview_ips(plans)
+        else:
             self._allocate_ips(plans)
         results = self._apply_all(plans)
         if not self.check:
@@ -334,7 +336,7 @@ class Reconciler:
             # The executor's actions say what happens in Proxmox; the NetBox side stays in the report.
             actions = result.get('actions') or []
             if actions:
-                plan.reasons = actions + [r for r in plan.reasons if r.startswith('netbox: ')]
+                plan.reasons = actions + [r for r in plan.reasons if r.startswith(('netbox: ', 'allocate'))]
             plan.restart_required = result.get('restart_required') or []
             plan.diff = result.get('diff') or None
             return plan, (None if self.check else result)
@@ -357,6 +359,38 @@ class Reconciler:
         plan.error = '{0}; guest {1} was created on {2} before this and is left as it is: the next run ' \
                      'finishes its configuration'.format(plan.error, partial['vmid'], guest.get('node'))
         return dict(partial, node=guest.get('node'), type=guest.get('type'))
+
+    def _needing_ips(self, plans):
+        return [(plan, nic) for plan in plans if plan.action in ('create', 'update')
+                for nic in plan.spec.nics if not nic.ips and nic.prefix_id is not None]
+
+    def _preview_ips(self, plans):
+        """Check mode: which address each interface would get (GET available-ips, one call per prefix,
+        nothing reserved), so the plan shows it and a full prefix fails here as it would in a real run."""
+        wanted = self._needing_ips(plans)
+        by_prefix = {}
+        for plan, nic in wanted:
+            by_prefix.setdefault(nic.prefix_id, []).append((plan, nic))
+        for prefix_id, members in by_prefix.items():
+            try:
+                free = self.nb.request('GET', 'ipam/prefixes/{0}/available-ips'.format(prefix_id),
+                                       params={'limit': len(members)}) or []
+            except NbsyncError as err:
+                free, problem = [], str(err)
+            else:
+                problem = 'the prefix is full; free an address or widen the prefix'
+            for index, (plan, nic) in enumerate(members):
+                if plan.action == 'fail':
+                    continue
+                if index >= len(free):
+                    plan.action, plan.error = 'fail', 'interface {0}: no address from prefix {1}: {2}'.format(
+                        nic.name, prefix_id, problem)
+                    continue
+                address = free[index]['address']
+                nic.ips.append(address)
+                plan.reasons.append('allocate {0} to {1} (from prefix {2})'.format(address, nic.name, prefix_id))
+                options = desired_options(plan.spec)
+                plan.params = dict(plan.params, nics=options['nics'], ipconfig=options['ipconfig'])
 
     def _allocate_ips(self, plans):
         """An interface without an address gets the next free one of its prefix (NetBox's available-ips)."""

@@ -203,6 +203,9 @@ def test_1_check_mode_plans_and_changes_nothing(lab, tmp_path, world, nb, pve):
     assert by['bad']['result'] == 'failed' and "template 'no-such-template' does not exist" in by['bad']['error']
     assert by['gone']['result'] == 'skipped'
     assert by['lost']['result'] == 'failed' and "cluster {0!r} has no credentials".format(NOCREDS) in by['lost']['error']
+    net = '10.{0}.20'.format(int(TAG[:2], 16))
+    assert 'allocate {0}.2/29 to eth0 (from prefix {1})'.format(net, world['prefix']['id']) in by['web']['changes']
+    assert by['full']['result'] == 'failed' and 'the prefix is full' in by['full']['error']   # found in check mode
     assert guests_named(pve) == {}
     assert nb.list('ipam.ip_addresses', virtual_machine_id=world['vms']['web']['id'])[0]['address'].startswith('10.99.')
     assert len(nb.list('ipam.ip_addresses', virtual_machine_id=world['vms']['web']['id'])) == 1

@@ -287,3 +287,29 @@ def test_a_set_primary_ip_is_never_replaced():
     assert not any(r.startswith('netbox: primary') for r in plan.reasons)
     Reconciler(nb, pve_factory=None)._write_back([(plan, {'vmid': 201, 'node': 'pve1', 'type': 'qemu'})])
     assert not [c for c in nb.calls if c[1] == 'virtualization.virtual_machines']
+
+
+def test_custom_fields_are_created_once_and_only_listed_in_check_mode():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
+
+    class FieldsNetBox:
+        def __init__(self, existing):
+            self.existing, self.created = list(existing), []
+
+        def list(self, endpoint, **filters):
+            assert endpoint == 'extras.custom_fields'
+            return [{'name': n} for n in self.existing]
+
+        def create(self, endpoint, items):
+            self.created.extend(items)
+            self.existing.extend(i['name'] for i in items)
+            return items
+
+    nb = FieldsNetBox(['proxmox_vmid'])
+    planned = NetBoxReader(nb).ensure_custom_fields(check_mode=True)
+    assert 'proxmox_node' in planned and 'proxmox_vmid' not in planned and nb.created == []
+    made = NetBoxReader(nb).ensure_custom_fields()
+    assert made == planned and set(i['name'] for i in nb.created) == set(planned)
+    assert NetBoxReader(nb).ensure_custom_fields() == []                 # second run: nothing to create
+    vm_field = next(i for i in nb.created if i['name'] == 'proxmox_node')
+    assert vm_field['object_types'] == ['virtualization.virtualmachine']
