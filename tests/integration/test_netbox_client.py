@@ -62,6 +62,10 @@ def test_bulk_create_list_update_delete_in_one_call_each(nb, cluster):
 
     listed = nb.list('virtualization.virtual_machines', cluster_id=cluster['id'])
     assert sorted(v['name'] for v in listed) == names
+    before = nb.request_count
+    paged = nb.list('virtualization.virtual_machines', cluster_id=cluster['id'], limit=10)   # pages of 10
+    assert sorted(v['name'] for v in paged) == names                   # every page, nothing twice
+    assert nb.request_count - before == 3
 
     before = nb.request_count
     nb.update('virtualization.virtual_machines', [{'id': v['id'], 'memory': 2048} for v in created])
