@@ -118,7 +118,7 @@ SCALARS = {
     'tags': (_tags, 'tags'),
     'sshkeys': (_sshkeys_plain, 'sshkeys'),
 }
-QEMU_ONLY = ('sockets', 'cpu', 'balloon', 'ciuser', 'nameserver', 'searchdomain', 'cicustom', 'sshkeys')
+QEMU_ONLY = ('sockets', 'cpu', 'balloon', 'ciuser', 'cicustom', 'sshkeys')   # nameserver, searchdomain: both kinds
 LXC_ONLY = ('swap',)
 
 

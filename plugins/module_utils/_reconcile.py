@@ -54,8 +54,7 @@ def desired_options(spec):
     opts = {'cores': spec.vcpus, 'memory': spec.memory, 'tags': spec.tags or None,
             'ciuser': spec.ciuser if spec.kind == 'qemu' else None,
             'sshkeys': spec.sshkeys if spec.kind == 'qemu' else None,
-            'nameserver': spec.nameserver if spec.kind == 'qemu' else None,
-            'searchdomain': spec.searchdomain if spec.kind == 'qemu' else None}
+            'nameserver': spec.nameserver, 'searchdomain': spec.searchdomain}   # cloud-init (QEMU) or pct (LXC)
     opts['disks'] = [{'name': d.slot, 'size': format_size(d.size), 'storage': d.storage,
                       'mp': '/mnt/{0}'.format(d.slot) if spec.kind == 'lxc' and d.slot != 'rootfs' else None}
                      for d in spec.disks] or None

@@ -211,10 +211,10 @@ options:
         description: IPv6 gateway.
         type: str
   nameserver:
-    description: DNS servers for cloud-init, space separated (QEMU).
+    description: DNS servers, space separated (QEMU through cloud-init; LXC in the container's configuration).
     type: str
   searchdomain:
-    description: DNS search domain for cloud-init (QEMU).
+    description: DNS search domain (QEMU through cloud-init; LXC in the container's configuration).
     type: str
   cicustom:
     description: Custom cloud-init files, for example V(user=local:snippets/user.yml) (QEMU).
