@@ -238,6 +238,7 @@ class LabPve(FakePve):
         """fakepve's task, with the lab's durations and hangs, and bodies that write log lines."""
         cell = {}
         clone = getattr(self, '_lab_clone', None) if ttype == 'qmclone' else None
+        purge = getattr(self, '_lab_purge', None) if ttype in ('qmdestroy', 'vzdestroy') else None
 
         async def wrapped():
             record = self.tasks.get(cell.get('upid'))
@@ -255,6 +256,8 @@ class LabPve(FakePve):
                 lines = record['log'] if record is not None else []
                 return await body(lines.append)
             note = await body()
+            if purge is not None:
+                self._purge_from_backup_jobs(purge)
             if clone is not None and vm is not None and vm in self.vms:
                 try:
                     self._clone_cloudinit(vm, clone.get('storage'))
@@ -772,6 +775,28 @@ class LabPve(FakePve):
     @staticmethod
     def _job_return_props():
         return pve_schema.load().paths['/cluster/backup/{id}']['GET']['returns']['properties']
+
+    async def _qm_destroy(self, v, user):
+        """fakepve's destroy; with purge=1 the worker also takes the vmid out of backup jobs, as PVE does."""
+        self._lab_purge = int(v['vmid']) if v.get('purge') else None
+        try:
+            return await super()._qm_destroy(v, user)
+        finally:
+            self._lab_purge = None
+
+    def _purge_from_backup_jobs(self, vmid):
+        """PVE::VZDump::Plugin::remove_vmid_from_backup_jobs: the vmid leaves every job's list; a job left
+        with no vmid is removed."""
+        for job_id, job in list(self.backup_jobs.items()):
+            if not job.get('vmid'):
+                continue
+            left = [x for x in str(job['vmid']).split(',') if x.strip() and int(x) != vmid]
+            if len(left) == len(str(job['vmid']).split(',')):
+                continue
+            if left:
+                job['vmid'] = ','.join(left)
+            else:
+                del self.backup_jobs[job_id]
 
     def _job_view(self, job_id, job):
         out = dict(job)
