@@ -116,6 +116,17 @@ def seed(nb, count):
         create_chunked(nb, 'ipam.ip_addresses', missing, 'IP addresses')
     log('IP addresses: {0} created'.format(len(missing)))
 
+    # ... as the VM's primary IPv4 (what a provisioned VM has: the sync would set it otherwise)
+    by_iface = dict((ip['assigned_object_id'], ip['id']) for ip in nb.list('ipam.ip_addresses', parent=common.PREFIX)
+                    if ip.get('assigned_object_type') == 'virtualization.vminterface')
+    current = dict((v['id'], (v.get('primary_ip4') or {}).get('id'))
+                   for v in nb.list('virtualization.virtual_machines', cluster_id=cluster['id']))
+    primary_ip = [{'id': vm_id[d['name']], 'primary_ip4': by_iface[ifaces[vm_id[d['name']]]['id']]} for d in defs
+                  if current.get(vm_id[d['name']]) != by_iface.get(ifaces[vm_id[d['name']]]['id'])]
+    for part in common.chunks(primary_ip, CHUNK):
+        nb.update('virtualization.virtual_machines', part)
+    log('primary IPv4: {0} set'.format(len(primary_ip)))
+
     # one virtual disk scsi0
     wanted_ids = set(vm_id.values())
     disks = set(dk['virtual_machine']['id'] for dk in nb.list('virtualization.virtual_disks')

@@ -301,15 +301,27 @@ def test_3c_proxmox_failing_mid_run_stops_one_vm_and_the_next_run_finishes(lab, 
 
 
 def test_3d_bad_input_fails_that_vm_names_the_field_and_the_others_go_on(lab, tmp_path, world, nb, pve):
-    """Zero memory, two interfaces with one MAC, a disk shrink and a VM without a cluster: each fails with
-    the VM and the field named, nothing of them reaches Proxmox, and the VMs around them are unchanged."""
+    """Zero memory, a disk of size 0, two interfaces with one MAC, a disk shrink, a VM without a cluster, a
+    vmid that belongs to another guest and a name two guests share: each fails with the VM and the field
+    named, nothing of them reaches Proxmox, and the VMs around them are unchanged."""
     site = nb.create('dcim.sites', [{'name': 'it-site-' + TAG, 'slug': 'it-site-' + TAG}])[0]
+    ct_vmid = guests_named(pve)['ct']['vmid']
+    twins = []
+    for _n in range(2):   # two guests named alike, made behind NetBox's back
+        vmid = pve.next_vmid()
+        pve.wait_for_task(pve.post('/nodes/pve1/qemu/9000/clone', data={'newid': vmid, 'name': 'twin-' + TAG}))
+        twins.append(vmid)
     made = nb.create('virtualization.virtual_machines', [
         {'name': 'zero-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 0},
         {'name': 'dup-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512},
         {'name': 'orphan-' + TAG, 'site': site['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512,
          'custom_fields': {'proxmox_template': 'debian12-cloudinit'}},
+        {'name': 'zdisk-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512},
+        {'name': 'thief-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512,
+         'custom_fields': {'proxmox_vmid': ct_vmid, 'proxmox_type': 'lxc'}},
+        {'name': 'twin-' + TAG, 'cluster': world['cluster']['id'], 'status': 'staged', 'vcpus': 1, 'memory': 512},
     ])
+    nb.create('virtualization.virtual_disks', [{'virtual_machine': made[3]['id'], 'name': 'scsi0', 'size': 0}])
     dup = made[1]
     dup_ifaces = nb.create('virtualization.interfaces', [{'virtual_machine': dup['id'], 'name': 'eth0'},
                                                          {'virtual_machine': dup['id'], 'name': 'eth1'}])
@@ -320,19 +332,24 @@ def test_3d_bad_input_fails_that_vm_names_the_field_and_the_others_go_on(lab, tm
                                             for i, m in zip(dup_ifaces, macs)])
     scsi0 = nb.list('virtualization.virtual_disks', virtual_machine_id=world['vms']['web']['id'], name='scsi0')[0]
     nb.update('virtualization.virtual_disks', [{'id': scsi0['id'], 'size': 5120}])
-    names = [n + '-' + TAG for n in ('web', 'ct', 'zero', 'dup', 'orphan')]
+    names = [n + '-' + TAG for n in ('web', 'ct', 'zero', 'dup', 'orphan', 'zdisk', 'thief', 'twin')]
     before = dict((name, dict(g)) for name, g in guests_named(pve).items())
     try:
         result = sync(lab, tmp_path, limit_clusters=None, limit_names=names)
         by = result['by_name']
-        assert set(by) == {'web', 'ct', 'zero', 'dup', 'orphan'}
+        assert set(by) == {'web', 'ct', 'zero', 'dup', 'orphan', 'zdisk', 'thief', 'twin'}
+        assert by['zdisk']['result'] == 'failed' and 'virtual disk scsi0: size 0 MB' in by['zdisk']['error']
+        assert by['thief']['result'] == 'failed'
+        assert "proxmox_vmid {0}: belongs to guest 'ct-{1}', not 'thief-{1}'".format(ct_vmid, TAG) in by['thief']['error']
+        assert by['twin']['result'] == 'failed' and 'matches 2 guests' in by['twin']['error']
+        assert 'set proxmox_vmid' in by['twin']['error']
         assert by['zero']['result'] == 'failed' and 'memory: 0 MB is not a positive size' in by['zero']['error']
         assert by['dup']['result'] == 'failed' and 'both have MAC BC:24:11:0D:0D:01' in by['dup']['error']
         assert by['orphan']['result'] == 'failed' and 'cluster: the VM has no cluster' in by['orphan']['error']
         assert by['web']['result'] == 'failed' and 'scsi0' in by['web']['error']
         assert 'shrinking a disk is refused' in by['web']['error']
         assert by['ct']['result'] == 'unchanged'                       # the others go on
-        assert result['summary']['failed'] == 4 and result['changed'] is False
+        assert result['summary']['failed'] == 7 and result['changed'] is False
         after = guests_named(pve)
         assert set(after) == set(before)                               # nothing created
         web = after['web']
@@ -342,6 +359,8 @@ def test_3d_bad_input_fails_that_vm_names_the_field_and_the_others_go_on(lab, tm
         nb.delete('dcim.mac_addresses', [m['id'] for m in macs])
         nb.delete('virtualization.virtual_machines', [v['id'] for v in made])
         nb.delete('dcim.sites', [site['id']])
+        for vmid in twins:
+            pve.wait_for_task(pve.delete('/nodes/pve1/qemu/{0}'.format(vmid)))
     assert not sync(lab, tmp_path)['changed']
 
 
