@@ -94,3 +94,40 @@ def test_get_absent_is_none_not_an_error(nb):
 def test_plugin_endpoint(nb):
     zones = nb.list('plugins.netbox_dns.zones')
     assert isinstance(zones, list)
+
+
+@pytest.fixture(scope='module')
+def readonly_nb(lab, nb):
+    """A NetBox user who may only view VMs, with its own v2 token: made through the API, removed after."""
+    tag = uuid.uuid4().hex[:6]
+    user = nb.create('users.users', [{'username': 'it-ro-' + tag, 'password': 'It-' + uuid.uuid4().hex}])[0]
+    perm = nb.create('users.permissions', [{'name': 'it-ro-' + tag, 'actions': ['view'], 'users': [user['id']],
+                                            'object_types': ['virtualization.virtualmachine']}])[0]
+    token = nb.create('users.tokens', [{'user': user['id'], 'description': 'integration: view only'}])[0]
+    yield NetBoxClient(lab['netbox']['url'], 'nbt_{0}.{1}'.format(token['key'], token['token']))
+    nb.delete('users.tokens', [token['id']])
+    nb.delete('users.permissions', [perm['id']])
+    nb.delete('users.users', [user['id']])
+
+
+def test_a_token_without_the_permission_is_refused_clearly(readonly_nb, cluster):
+    assert isinstance(readonly_nb.list('virtualization.virtual_machines', cluster_id=cluster['id']), list)
+    with pytest.raises(E.PermissionDenied) as info:
+        readonly_nb.create('virtualization.virtual_machines', [{'name': 'it-denied', 'cluster': cluster['id']}])
+    message = str(info.value)
+    assert 'virtualization.virtual_machines' in message and 'permission' in message.lower()
+    assert readonly_nb.list('virtualization.virtual_machines', cluster_id=cluster['id'], name='it-denied') == []
+
+
+def test_tls_is_verified_by_default_and_ca_path_is_honoured(lab):
+    """The lab NetBox speaks plain HTTP, so the lab's PVE (HTTPS, lab CA) stands in as a TLS server."""
+    url = 'https://{0}:{1}'.format(lab['pve']['host'], lab['pve']['port'])
+    with pytest.raises(E.TLSError) as info:
+        NetBoxClient(url, lab['netbox']['token']).status()
+    assert 'netbox_ca_path' in str(info.value) or 'netbox_ca_path' in (info.value.hint or '')
+    with pytest.raises(E.NbsyncError) as info:                     # past TLS: PVE is no NetBox
+        NetBoxClient(url, lab['netbox']['token'], ca_path=lab['pve']['ca_file']).status()
+    assert not isinstance(info.value, E.TLSError)
+    with pytest.raises(E.NbsyncError) as info:
+        NetBoxClient(url, lab['netbox']['token'], validate_certs=False).status()
+    assert not isinstance(info.value, E.TLSError)
