@@ -22,8 +22,8 @@ def test_a_second_up_takes_seconds_and_keeps_the_credentials(lab):
     took = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout
     assert took < 30, 'a second lab-up took {0:.0f} s'.format(took)
-    lab_json = os.path.join(os.environ.get('NBSYNC_LAB_DIR', os.path.join(os.path.dirname(os.path.dirname(HERE)),
-                                                                        '.lab')), 'lab.json')
+    root = os.path.dirname(os.path.dirname(HERE))
+    lab_json = os.path.join(os.environ.get('NBSYNC_LAB_DIR', os.path.join(root, '.lab')), 'lab.json')
     with open(lab_json) as handle:
         again = json.load(handle)
     assert again['pve']['token']['secret'] == lab['pve']['token']['secret']   # tests keep what they hold
