@@ -141,9 +141,9 @@ def test_name_matching_two_guests_is_reported():
     assert plan.action == 'fail' and '101, 102' in plan.error
 
 
-def _apply(config, spec):
+def _apply(config, spec, kind='qemu'):
     """What the executor leaves behind: the planned config set/resized."""
-    cfg_plan = plan_config(desired_options(spec), config, name=spec.name)
+    cfg_plan = plan_config(desired_options(spec), config, kind=kind, name=spec.name)
     out = dict(config)
     out.update(dict((k, str(v)) for k, v in cfg_plan.set.items()))
     for key, size in cfg_plan.resize:
@@ -313,3 +313,39 @@ def test_custom_fields_are_created_once_and_only_listed_in_check_mode():
     assert NetBoxReader(nb).ensure_custom_fields() == []                 # second run: nothing to create
     vm_field = next(i for i in nb.created if i['name'] == 'proxmox_node')
     assert vm_field['object_types'] == ['virtualization.virtualmachine']
+
+
+NIC_SHAPES = st.lists(st.tuples(st.sampled_from([None, 10, 20, 30]), st.booleans()), min_size=1, max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(NIC_SHAPES, st.sampled_from([10240, 20480]), st.sampled_from([1024, 4096]), st.sampled_from(['virtio1', 'sata1']),
+       st.sampled_from(['qemu', 'lxc']))
+def test_plan_apply_plan_is_empty_for_multi_nic_multi_disk_guests_of_both_kinds(nics, root_mb, data_mb, data_slot, kind):
+    """Several NICs (VLAN or none, address or none) and two disks on two buses (QEMU) or rootfs and a
+    mount point (LXC), against a guest that has the NICs and smaller disks: one application converges."""
+    cf = {'proxmox_vmid': 101, 'proxmox_node': 'pve1', 'proxmox_type': kind}
+    nb_vm = vm(1, 'web1', cf=cf, primary_ip4=31 if any(has_ip for _v, has_ip in nics) else None)
+    ifaces = [iface(10 + i, 1, 'eth{0}'.format(i), mac='BC:24:11:00:00:{0:02X}'.format(i), vlan=vlan)
+              for i, (vlan, _ip) in enumerate(nics)]
+    ips = [ip(31 + i, 10 + i, '10.{0}.0.5/24'.format(20 + i)) for i, (_vlan, has_ip) in enumerate(nics) if has_ip]
+    disks = [disk(20, 1, 'scsi0' if kind == 'qemu' else 'root', root_mb), disk(21, 1, data_slot, data_mb)]
+    spec = to_specs([nb_vm], ifaces, disks, ips, DEFAULTS)[0]
+    assert not spec.errors
+    if kind == 'qemu':
+        config = {'cores': 2, 'memory': '2048', 'tags': 'web', 'ciuser': 'ops',
+                  'scsi0': 'local-lvm:vm-101-disk-0,size=8G', data_slot: 'local-lvm:vm-101-disk-1,size=512M',
+                  'ide2': 'local-lvm:vm-101-cloudinit,media=cdrom'}
+        for i in range(len(nics)):
+            config['net{0}'.format(i)] = 'virtio=BC:24:11:00:00:{0:02X},bridge=vmbr0'.format(i)
+    else:
+        config = {'cores': 2, 'memory': '2048', 'tags': 'web', 'rootfs': 'local-lvm:vm-101-disk-0,size=4G',
+                  'mp0': 'local-lvm:vm-101-disk-1,mp=/mnt/mp0,size=512M'}
+        for i in range(len(nics)):
+            config['net{0}'.format(i)] = 'name=eth{0},bridge=vmbr0,hwaddr=BC:24:11:00:00:{0:02X}'.format(i)
+    guest = dict(GUEST, type=kind)
+    first = plan_vm(spec, guest, config)
+    assert first.action == 'update', first.error                        # the disks grow at least
+    applied = _apply(copy.deepcopy(config), spec, kind)
+    again = plan_vm(spec, guest, applied)
+    assert again.action == 'noop', again.reasons
