@@ -265,7 +265,7 @@ class GuestManager:
             upid = self.pve.put(base + '/resize', data={'disk': disk, 'size': size})
             if upid:
                 self.pve.wait_for_task(upid, timeout=self._remaining())
-        if running and kind == 'qemu':
+        if running:   # what the running guest takes only at its next start (QEMU and LXC both list it)
             pending = self.pve.get(base + '/pending') or []
             self.result['restart_required'] = sorted(e['key'] for e in pending if 'pending' in e or e.get('delete'))
 
