@@ -326,6 +326,12 @@ class ProxmoxTransport:
             field_errors = dict((k, str(v).strip()) for k, v in field_errors.items())
         else:
             field_errors = None
+        if _LOCK_TIMEOUT.search(message):
+            # Before the 400 branch: PBS sends "Unable to acquire lock ..." as HTTP 400, and it means
+            # "try again", not "bad input" (the request did nothing).
+            err = Locked('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path)
+            err.lock_timeout = True
+            return err
         if status == 400 and _PBS_MISSING.search(message):
             return NotFound('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path)
         if status == 400 and _PBS_DIGEST.search(message):
@@ -355,10 +361,6 @@ class ProxmoxTransport:
                                     path=path, acl_path=acl_path, privilege=privilege, hint=hint)
         if status == 404 or (status == 500 and _MISSING.search(message)):
             return NotFound('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path)
-        if _LOCK_TIMEOUT.search(message):
-            err = Locked('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path)
-            err.lock_timeout = True
-            return err
         locked = _VM_LOCKED.search(message)
         if locked:
             return Locked('{0}: {1} ({2})'.format(self.product, message, where), status=status, path=path,

@@ -105,3 +105,30 @@ def test_stuck_task_times_out(pbs_params, pbs_control):
     with pytest.raises(E.TaskTimeout):
         pbs.wait_for_task(upid, timeout=1.0)
     assert 1.0 <= time.monotonic() - started < 2.0
+
+
+def test_a_config_lock_refusal_is_retried_then_the_create_goes_through(pbs_params, pbs_control):
+    """PBS refuses a config write while another writer holds its lock ('Unable to acquire lock ...'): the
+    request did nothing, so even a create is repeated; the third attempt makes the job, once."""
+    pbs = PbsClient.from_params(pbs_params())
+    pbs.transport.backoff = 0.05
+    pbs_control.fault('http', method='POST', path='/config/verify', status=400, times=2,
+                      message='Unable to acquire lock "/etc/proxmox-backup/.verify.lck" - Interrupted system call')
+    before = pbs.transport.request_count
+    pbs.post('/config/verify', data={'id': 'it-locked', 'store': 'store1'})
+    assert pbs.transport.request_count - before == 3
+    assert [j['id'] for j in pbs.get('/config/verify') if j['id'] == 'it-locked'] == ['it-locked']
+
+
+def test_a_gateway_error_on_a_read_is_retried_but_not_on_a_create(pbs_params, pbs_control):
+    pbs = PbsClient.from_params(pbs_params())
+    pbs.transport.backoff = 0.05
+    pbs_control.fault('http', method='GET', path='/config/datastore', status=503, times=1,
+                      message='Service Unavailable')
+    assert pbs.get('/config/datastore')                            # retried, answered
+    pbs_control.fault('http', method='POST', path='/config/verify', status=503, times=1,
+                      message='Service Unavailable')
+    before = pbs.transport.request_count
+    with pytest.raises(E.Unavailable):
+        pbs.post('/config/verify', data={'id': 'it-once', 'store': 'store1'})
+    assert pbs.transport.request_count - before == 1                # a create that may have acted: once

@@ -82,15 +82,34 @@ class FakePbs:
         self.acl = [e for e in self.acl if e[1] != auth_id] + [(path, auth_id, role) for path, role in acl]
         return secret
 
-    def set_fault(self, kind, message=None, worker_type=None):
-        """Fault for the next task (of worker_type, if given): task_fail, task_hang; or clear."""
+    def set_fault(self, kind, message=None, worker_type=None, method=None, path=None, status=None, times=None):
+        """Fault for the next task (of worker_type, if given): task_fail, task_hang; an HTTP refusal of
+        method+path (``http``: status and message, the next ``times`` requests or all); or clear."""
         if kind == 'clear':
             self.faults = []
+        elif kind == 'http':
+            if not method or not path:
+                raise ApiError(400, 'an http fault needs method and path')
+            self.faults.append({'kind': 'http', 'method': method.upper(), 'path': path.rstrip('/'),
+                                'status': int(status or 400), 'message': message or 'fault injected by lab',
+                                'times': times, 'worker_type': '(http)'})
         elif kind in ('task_fail', 'task_hang'):
             self.faults.append({'kind': kind, 'message': message or 'fault injected by lab',
                                 'worker_type': worker_type})
         else:
             raise ApiError(400, f"unknown fault kind '{kind}'")
+
+    def _http_fault(self, method, path):
+        """Refuse the request as a lab http fault says (before it acts: nothing is done)."""
+        fault = next((f for f in self.faults if f['kind'] == 'http' and f['method'] == method
+                      and f['path'] == path), None)
+        if fault is None:
+            return
+        if fault['times'] is not None:
+            fault['times'] -= 1
+            if fault['times'] <= 0:
+                self.faults.remove(fault)
+        raise ApiError(fault['status'], fault['message'])
 
     def state(self):
         return {'config': self.cfg, 'usage': self.usage, 'faults': self.faults,
@@ -230,7 +249,8 @@ class FakePbs:
             if what == 'reset' and request.method == 'POST':
                 self.reset()
             elif what == 'fault' and request.method == 'POST':
-                self.set_fault(body.get('kind'), body.get('message'), body.get('worker_type'))
+                self.set_fault(body.get('kind'), body.get('message'), body.get('worker_type'), body.get('method'),
+                               body.get('path'), body.get('status'), body.get('times'))
             elif what == 'token' and request.method == 'POST':
                 return web.json_response({'secret': self.add_token(body['auth_id'], body.get('secret'),
                                                                    body.get('acl', []))})
@@ -270,6 +290,7 @@ class FakePbs:
             if auth is None:
                 await asyncio.sleep(min(3.0, 3.0 * self.time_scale))
                 raise ApiError(401, 'authentication failed')
+        self._http_fault(request.method, path)
         if route is None:
             raise ApiError(404, f"Path '{request.path}' not found.")
         handler, schema, required, perm, uri = route

@@ -24,6 +24,7 @@ def transport(**kwargs):
     (500, "Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist", E.NotFound),
     (500, "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout", E.Locked),
     (500, 'VM is locked (snapshot)', E.Locked),
+    (400, 'Unable to acquire lock "/etc/proxmox-backup/.sync.lck" - Interrupted system call', E.Locked),   # PBS
     (500, 'cluster not ready - no quorum?', E.Unavailable),
     (595, 'No route to host', E.Unavailable),
     (503, 'Service Unavailable', E.Unavailable),
