@@ -28,6 +28,7 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._vm_clone import Gu
 
 DEFAULT_CONCURRENCY = 4
 RELEASE = 'netbox: delete the VM, its IP addresses and their DNS records'
+PREFIX_FULL = 'the prefix is full; free an address or widen the prefix'
 
 
 class VmPlan:
@@ -72,6 +73,16 @@ def desired_options(spec):
     opts['nics'] = nics or None
     opts['ipconfig'] = ipconfig or None
     return opts
+
+
+def combined_diff(vm_reports):
+    """One Ansible diff for a run: before/after of each VM that has one, keyed 'cluster/name' (pure)."""
+    with_diff = [vm for vm in vm_reports if vm.get('diff')]
+    if not with_diff:
+        return None
+    keys = ['{0}/{1}'.format(vm['cluster'], vm['name']) for vm in with_diff]
+    return {'before': dict((k, vm['diff'].get('before')) for k, vm in zip(keys, with_diff)),
+            'after': dict((k, vm['diff'].get('after')) for k, vm in zip(keys, with_diff))}
 
 
 def first_address(spec, version):
@@ -359,67 +370,69 @@ class Reconciler:
                      'finishes its configuration'.format(plan.error, partial['vmid'], guest.get('node'))
         return dict(partial, node=guest.get('node'), type=guest.get('type'))
 
-    def _needing_ips(self, plans):
+    @staticmethod
+    def _needing_ips(plans):
+        """(plan, nic) for each interface of a VM to create or update that has no address but a prefix."""
         return [(plan, nic) for plan in plans if plan.action in ('create', 'update')
                 for nic in plan.spec.nics if not nic.ips and nic.prefix_id is not None]
+
+    @staticmethod
+    def _no_address(plan, nic, problem):
+        plan.action, plan.error = 'fail', 'interface {0}: no address from prefix {1}: {2}'.format(
+            nic.name, nic.prefix_id, problem)
+
+    @staticmethod
+    def _give_address(plan, nic, address, reason):
+        """The address goes into the interface and from there into the guest's NIC/cloud-init options."""
+        nic.ips.append(address)
+        plan.reasons.append(reason)
+        options = desired_options(plan.spec)
+        plan.params = dict(plan.params, nics=options['nics'], ipconfig=options['ipconfig'])
 
     def _preview_ips(self, plans):
         """Check mode: which address each interface would get (GET available-ips, one call per prefix,
         nothing reserved), so the plan shows it and a full prefix fails here as it would in a real run."""
-        wanted = self._needing_ips(plans)
         by_prefix = {}
-        for plan, nic in wanted:
+        for plan, nic in self._needing_ips(plans):
             by_prefix.setdefault(nic.prefix_id, []).append((plan, nic))
         for prefix_id, members in by_prefix.items():
             try:
                 free = self.nb.request('GET', 'ipam/prefixes/{0}/available-ips'.format(prefix_id),
                                        params={'limit': len(members)}) or []
+                problem = PREFIX_FULL
             except NbsyncError as err:
                 free, problem = [], str(err)
-            else:
-                problem = 'the prefix is full; free an address or widen the prefix'
             for index, (plan, nic) in enumerate(members):
                 if plan.action == 'fail':
                     continue
                 if index >= len(free):
-                    plan.action, plan.error = 'fail', 'interface {0}: no address from prefix {1}: {2}'.format(
-                        nic.name, prefix_id, problem)
+                    self._no_address(plan, nic, problem)
                     continue
                 address = free[index]['address']
-                nic.ips.append(address)
-                plan.reasons.append('allocate {0} to {1} (from prefix {2})'.format(address, nic.name, prefix_id))
-                options = desired_options(plan.spec)
-                plan.params = dict(plan.params, nics=options['nics'], ipconfig=options['ipconfig'])
+                self._give_address(plan, nic, address, 'allocate {0} to {1} (from prefix {2})'.format(
+                    address, nic.name, prefix_id))
 
     def _allocate_ips(self, plans):
-        """An interface without an address gets the next free one of its prefix (NetBox's available-ips)."""
-        for plan in plans:
-            if plan.action not in ('create', 'update'):
+        """An interface without an address gets the next free one of its prefix (NetBox's available-ips,
+        which hands out each address once, however many runs ask at the same time)."""
+        for plan, nic in self._needing_ips(plans):
+            if plan.action == 'fail':     # an earlier interface of this VM got none: the VM fails as a whole
                 continue
-            for nic in plan.spec.nics:
-                if nic.ips or nic.prefix_id is None:
-                    continue
-                try:
-                    created = self.nb.request('POST', 'ipam/prefixes/{0}/available-ips'.format(nic.prefix_id), data={
-                        'assigned_object_type': 'virtualization.vminterface', 'assigned_object_id': nic.netbox_id,
-                        'dns_name': plan.spec.name, 'status': 'active',
-                        'description': 'allocated by nbsync.proxmox'})
-                except Conflict as err:
-                    plan.action, plan.error = 'fail', ('interface {0}: no address from prefix {1}: the prefix is full; '
-                                                       'free an address or widen the prefix ({2})').format(
-                        nic.name, nic.prefix_id, err)
-                    break
-                except NbsyncError as err:
-                    plan.action, plan.error = 'fail', 'interface {0}: no address from prefix {1}: {2}'.format(
-                        nic.name, nic.prefix_id, err)
-                    break
-                created = created[0] if isinstance(created, list) else created
-                address = created['address']
-                nic.ips.append(address)
-                plan.spec.ip_ids[address] = created['id']
-                plan.reasons.append('allocated {0} to {1}'.format(address, nic.name))
-                wanted = desired_options(plan.spec)
-                plan.params = dict(plan.params, nics=wanted['nics'], ipconfig=wanted['ipconfig'])
+            try:
+                created = self.nb.request('POST', 'ipam/prefixes/{0}/available-ips'.format(nic.prefix_id), data={
+                    'assigned_object_type': 'virtualization.vminterface', 'assigned_object_id': nic.netbox_id,
+                    'dns_name': plan.spec.name, 'status': 'active',
+                    'description': 'allocated by nbsync.proxmox'})
+            except Conflict as err:
+                self._no_address(plan, nic, '{0} ({1})'.format(PREFIX_FULL, err))
+                continue
+            except NbsyncError as err:
+                self._no_address(plan, nic, err)
+                continue
+            created = created[0] if isinstance(created, list) else created
+            plan.spec.ip_ids[created['address']] = created['id']
+            self._give_address(plan, nic, created['address'], 'allocated {0} to {1}'.format(created['address'],
+                                                                                            nic.name))
 
     def _write_back(self, results):
         """vmid, node and type as custom fields; MACs PVE assigned; primary IPs; released VMs. Bulk calls.

@@ -30,7 +30,7 @@ attributes:
   diff_mode:
     support: full
     description:
-      - Before and after of each changed VM's Proxmox configuration, keyed by VM name (also in RV(vms[].diff)).
+      - Before and after of each changed VM's Proxmox configuration, keyed by C(cluster/VM name) (also in RV(vms[].diff)).
         The field-level list of changes, NetBox's side included, is in RV(vms[].changes).
 options:
   clusters:
@@ -205,7 +205,7 @@ vms:
       returned: when the VM was created or updated in Proxmox (or would be, in check mode)
       type: dict
 diff:
-  description: Before and after per changed VM, keyed by VM name (with C(--diff)).
+  description: Before and after per changed VM, keyed by C(cluster/VM name) (with C(--diff)).
   returned: when run with --diff and a VM changed
   type: dict
 custom_fields_created:
@@ -227,7 +227,7 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._arg_specs import n
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_client import NetBoxClient
 from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_client import PveClient
-from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
+from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler, combined_diff
 
 
 def pve_factory(clusters):
@@ -253,10 +253,10 @@ def sync(module):
     for vm in result['vms']:  # half-done work (a failed write-back) is shown, not only returned
         if vm.get('warning'):
             module.warn('{0} ({1}): {2}'.format(vm['name'], vm['cluster'], vm['warning']))
-    changed = [vm for vm in result['vms'] if vm.get('diff')]
-    if module._diff and changed:
-        result['diff'] = {'before': dict((vm['name'], vm['diff'].get('before')) for vm in changed),
-                          'after': dict((vm['name'], vm['diff'].get('after')) for vm in changed)}
+    if module._diff:
+        diff = combined_diff(result['vms'])
+        if diff:
+            result['diff'] = diff
     return result
 
 

@@ -349,3 +349,13 @@ def test_plan_apply_plan_is_empty_for_multi_nic_multi_disk_guests_of_both_kinds(
     applied = _apply(copy.deepcopy(config), spec, kind)
     again = plan_vm(spec, guest, applied)
     assert again.action == 'noop', again.reasons
+
+
+def test_the_run_diff_keys_each_vm_by_cluster_and_name():
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import combined_diff
+    vms = [{'cluster': 'dc1', 'name': 'web', 'diff': {'before': {'memory': 1}, 'after': {'memory': 2}}},
+           {'cluster': 'dc2', 'name': 'web', 'diff': {'before': {}, 'after': {'cores': 2}}},
+           {'cluster': 'dc1', 'name': 'db'}]
+    assert combined_diff(vms) == {'before': {'dc1/web': {'memory': 1}, 'dc2/web': {}},
+                                  'after': {'dc1/web': {'memory': 2}, 'dc2/web': {'cores': 2}}}
+    assert combined_diff(vms[2:]) is None
