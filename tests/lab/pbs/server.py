@@ -32,6 +32,14 @@ JSON_CT = 'application/json;charset=UTF-8'
 TIB, GIB = 1 << 40, 1 << 30
 
 
+class LabAnswer(Exception):
+    """A lab http fault answers instead of PBS: an HTML page, a redirect or a dropped connection."""
+
+    def __init__(self, fault):
+        super().__init__(fault['kind'])
+        self.fault = fault
+
+
 class FakePbs:
     """Stateful fake PBS. ``await start()`` / ``await stop()``, or ``start_in_thread()`` / ``stop_in_thread()``."""
 
@@ -82,33 +90,43 @@ class FakePbs:
         self.acl = [e for e in self.acl if e[1] != auth_id] + [(path, auth_id, role) for path, role in acl]
         return secret
 
-    def set_fault(self, kind, message=None, worker_type=None, method=None, path=None, status=None, times=None):
-        """Fault for the next task (of worker_type, if given): task_fail, task_hang; an HTTP refusal of
-        method+path (``http``: status and message, the next ``times`` requests or all); or clear."""
+    def set_fault(self, kind, message=None, worker_type=None, method=None, path=None, status=None, times=None,
+                  html=False, location=None, after=False, drop=False):
+        """Fault for the next task (of worker_type, if given): task_fail, task_hang; an HTTP fault on
+        method+path (``http``, the next ``times`` requests or all); or clear.
+
+        An http fault refuses the request before it acts with ``status`` and ``message`` (PBS's plain-text
+        error), or, like something between the client and PBS: ``html`` sends the message as an HTML page
+        (any status, 200 included: a proxy's login page), ``location`` redirects there. ``after``: PBS does
+        the request, then the client gets the status (or with ``drop`` a closed connection) instead."""
         if kind == 'clear':
             self.faults = []
         elif kind == 'http':
             if not method or not path:
                 raise ApiError(400, 'an http fault needs method and path')
+            default = 307 if location else 503 if after else 400
             self.faults.append({'kind': 'http', 'method': method.upper(), 'path': path.rstrip('/'),
-                                'status': int(status or 400), 'message': message or 'fault injected by lab',
-                                'times': times, 'worker_type': '(http)'})
+                                'status': int(status or default), 'message': message or 'fault injected by lab',
+                                'times': times, 'worker_type': '(http)', 'html': bool(html), 'location': location,
+                                'after': bool(after), 'drop': bool(drop)})
         elif kind in ('task_fail', 'task_hang'):
             self.faults.append({'kind': kind, 'message': message or 'fault injected by lab',
                                 'worker_type': worker_type})
         else:
             raise ApiError(400, f"unknown fault kind '{kind}'")
 
-    def _http_fault(self, method, path):
-        """Refuse the request as a lab http fault says (before it acts: nothing is done)."""
+    def _http_fault(self, method, path, after=False):
+        """Answer as a lab http fault says: before the request acts (nothing done) or, ``after``, once it has."""
         fault = next((f for f in self.faults if f['kind'] == 'http' and f['method'] == method
-                      and f['path'] == path), None)
+                      and f['path'] == path and f['after'] == after), None)
         if fault is None:
             return
         if fault['times'] is not None:
             fault['times'] -= 1
             if fault['times'] <= 0:
                 self.faults.remove(fault)
+        if fault['html'] or fault['location'] or fault['drop']:
+            raise LabAnswer(fault)
         raise ApiError(fault['status'], fault['message'])
 
     def state(self):
@@ -250,7 +268,9 @@ class FakePbs:
                 self.reset()
             elif what == 'fault' and request.method == 'POST':
                 self.set_fault(body.get('kind'), body.get('message'), body.get('worker_type'), body.get('method'),
-                               body.get('path'), body.get('status'), body.get('times'))
+                               body.get('path'), body.get('status'), body.get('times'), html=body.get('html', False),
+                               location=body.get('location'), after=body.get('after', False),
+                               drop=body.get('drop', False))
             elif what == 'token' and request.method == 'POST':
                 return web.json_response({'secret': self.add_token(body['auth_id'], body.get('secret'),
                                                                    body.get('acl', []))})
@@ -266,6 +286,15 @@ class FakePbs:
             return web.Response(status=400, text=f"Unsupported output format '{fmt}'.", content_type='text/plain')
         try:
             data, attrs = await self.dispatch(request, path)
+        except LabAnswer as answer:
+            fault = answer.fault
+            if fault['drop']:
+                request.transport.close()
+                raise ConnectionResetError('fake PBS: connection dropped (lab fault)')
+            if fault['location']:
+                return web.Response(status=fault['status'], headers={'Location': fault['location']}, text='Moved',
+                                    content_type='text/plain')
+            return web.Response(status=fault['status'], text=fault['message'], content_type='text/html')
         except ApiError as err:
             if fmt == 'extjs':
                 return web.json_response({'message': err.message, 'errors': err.errors, 'success': False,
@@ -315,6 +344,7 @@ class FakePbs:
                 triples += [(k, v, False) for k, v in (await request.post()).items()]
         triples += [(k, v, False) for k, v in uri.items()]
         result = handler(auth, parse_params(schema, triples, required))
+        self._http_fault(request.method, path, after=True)
         return result if isinstance(result, tuple) else (result, {})
 
     def build_routes(self):

@@ -324,6 +324,30 @@ def test_lab_control(pbs, api):
     assert [d['name'] for d in ops.json()['data']] == ['store2']
 
 
+def test_http_faults_in_front_and_after(pbs, api):
+    """Refused before acting; an HTML page or a redirect as a proxy would send; an error or a closed
+    connection after PBS did the request."""
+    lab('POST', pbs, 'fault', json={'kind': 'http', 'method': 'GET', 'path': '/config/datastore', 'status': 200,
+                                    'html': True, 'message': '<title>Sign in</title>', 'times': 1})
+    resp = api('GET', '/config/datastore')
+    assert resp.status_code == 200 and resp.headers['Content-Type'].startswith('text/html')
+    assert 'Sign in' in resp.text
+    lab('POST', pbs, 'fault', json={'kind': 'http', 'method': 'GET', 'path': '/version',
+                                    'location': 'https://portal.invalid/', 'times': 1})
+    resp = api('GET', '/version', allow_redirects=False)
+    assert resp.status_code == 307 and resp.headers['Location'] == 'https://portal.invalid/'
+    lab('POST', pbs, 'fault', json={'kind': 'http', 'method': 'PUT', 'path': '/config/verify/verify-store1',
+                                    'after': True, 'times': 1})
+    resp = api('PUT', '/config/verify/verify-store1', data={'comment': 'done anyway'})
+    assert resp.status_code == 503
+    assert api.data('GET', '/config/verify/verify-store1')['comment'] == 'done anyway'
+    lab('POST', pbs, 'fault', json={'kind': 'http', 'method': 'PUT', 'path': '/config/verify/verify-store1',
+                                    'after': True, 'drop': True, 'times': 1})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api('PUT', '/config/verify/verify-store1', data={'comment': 'dropped'})
+    assert api.data('GET', '/config/verify/verify-store1')['comment'] == 'dropped'
+
+
 def test_unknown_path_and_bad_upid(api):
     assert api('GET', '/config/nothing').status_code == 404
     resp = api('GET', '/nodes/localhost/tasks/UPID%3Ajunk/status')

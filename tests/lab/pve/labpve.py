@@ -19,6 +19,10 @@ What this adds, following the PVE 9 sources (pve-manager, qemu-server):
 * Task durations (``task_secs``, PVE seconds, scaled by ``time_scale``) so that waiting on a
   UPID is exercised, and hung tasks for fault tests.
 * A test-control API under ``/_lab/`` (not PVE's): reset, faults, guests, state.
+  Besides fakepve's faults it has those of something between the client and PVE, or of a gateway
+  that gives up after PVE acted: ``redirect`` (a 3xx with a Location, before PVE sees the request,
+  for every client) and ``fail_after`` (PVE does the request, then the client gets an error status
+  or a dropped connection instead of PVE's answer).
 """
 
 import asyncio
@@ -36,6 +40,7 @@ from fakepve import schema as pve_schema
 from fakepve.lxc import SIZE_UNITS, format_size, random_mac
 from fakepve.qemu import is_cdrom, join_drive, split_drive, volume_ref, with_mac
 from fakepve.routing import die, param_error, split_list
+from fakepve.server import error as pve_error
 from fakepve.server import params as read_params
 from fakepve.storage import _is_file
 
@@ -125,6 +130,8 @@ class LabPve(FakePve):
         self._ceph_next_id = 1
         # Backup jobs (jobs.cfg, type vzdump): id -> options, in creation order.
         self.backup_jobs = {}
+        # The lab's own faults (redirect, fail_after): dicts with kind, method, path and what to answer.
+        self.lab_rules = []
 
     # ================================================================ seeding
 
@@ -1010,7 +1017,44 @@ class LabPve(FakePve):
                 return web.json_response({'error': str(e)}, status=e.status)
             except (KeyError, TypeError, ValueError) as e:
                 return web.json_response({'error': f'{type(e).__name__}: {e}'}, status=400)
-        return await super()._middleware(request, handler)
+        rule = self._take_rule('redirect', request)
+        if rule is not None:   # something in front of PVE answers: PVE never sees the request
+            return web.Response(status=rule['status'], headers={'Location': rule['location']},
+                                text='Moved', content_type='text/plain')
+        response = await super()._middleware(request, handler)
+        if 200 <= response.status < 300:
+            rule = self._take_rule('fail_after', request)
+            if rule is not None:   # PVE acted; the gateway lost the answer
+                if rule['drop']:
+                    request.transport.close()
+                    raise ConnectionResetError('labpve: connection dropped after the request was done')
+                return pve_error(rule['status'], rule['message'])
+        return response
+
+    def _take_rule(self, kind, request):
+        """The first lab rule of this kind matching the request (a path suffix or a schema template), counted."""
+        for rule in self.lab_rules:
+            if rule['kind'] != kind or rule['method'] != request.method:
+                continue
+            if not self._failure_matches(request, None, rule['path']):
+                continue
+            if rule['times'] is not None:
+                rule['times'] -= 1
+                if rule['times'] <= 0:
+                    self.lab_rules.remove(rule)
+            return rule
+        return None
+
+    def add_rule(self, kind, method, path, status=None, message=None, location=None, drop=False, times=None):
+        """redirect: answer ``status`` (default 307) with ``Location: location`` before PVE sees the request.
+        fail_after: let PVE do the request, then answer ``status``/``message`` (default 503) or, with ``drop``,
+        close the connection without an answer. ``times``: that many requests, then the rule is gone."""
+        if kind == 'redirect' and not location:
+            raise LabError(400, 'a redirect needs a location')
+        default_status = 307 if kind == 'redirect' else 503
+        self.lab_rules.append({'kind': kind, 'method': method.upper(), 'path': path,
+                               'status': int(status or default_status), 'message': message or 'Service Unavailable',
+                               'location': location, 'drop': bool(drop), 'times': times})
 
     @staticmethod
     async def _body(request):
@@ -1038,6 +1082,7 @@ class LabPve(FakePve):
 
     def _clear_faults(self):
         self.failures = {}
+        self.lab_rules = []
         self.network = {'latency': 0.0, 'jitter': 0.0, 'node_latency': {}, 'drop_rate': 0.0,
                         'hang_rate': 0.0, 'hang_secs': 120, 'seed': None}
         self.regain_quorum()
@@ -1092,6 +1137,9 @@ class LabPve(FakePve):
                       html=f.get('html', False), error=f.get('error'), times=f.get('times'))
         elif kind == 'errors_for':
             out['errors'] = self.errors_for(f.get('method', 'GET').upper(), f['path'], f.get('params'))
+        elif kind in ('redirect', 'fail_after'):
+            self.add_rule(kind, f.get('method', 'GET'), f['path'], status=f.get('status'), message=f.get('message'),
+                          location=f.get('location'), drop=f.get('drop', False), times=f.get('times'))
         elif kind == 'unfail':
             self.failures.pop((f.get('method', 'GET').upper(), f['path']), None)
         elif kind == 'task_hang':

@@ -377,6 +377,30 @@ def test_faults(lab):
     assert lab.lab('POST', '/guests', {'vmid': 400})[0] == 409
 
 
+def test_redirect_and_fail_after_faults(lab):
+    """What stands between client and PVE: a redirect answered in front of PVE (PVE never sees the request),
+    and a gateway error after PVE did the request."""
+    lab.lab('POST', '/fault', {'kind': 'redirect', 'method': 'GET', 'path': '/version', 'location': 'http://x.invalid/',
+                               'times': 1})
+    seen = len(lab.pve.requests)
+    r = requests.get(lab.url + '/api2/json/version', headers=lab.root, verify=lab.ca, timeout=10, allow_redirects=False)
+    assert r.status_code == 307 and r.headers['Location'] == 'http://x.invalid/'
+    assert len(lab.pve.requests) == seen
+    assert lab.api('GET', '/version')[0] == 200                      # times=1: gone
+    assert lab.lab('POST', '/fault', {'kind': 'redirect', 'method': 'GET', 'path': '/version'})[0] == 400
+    lab.lab('POST', '/fault', {'kind': 'fail_after', 'method': 'PUT', 'path': '/nodes/{node}/qemu/{vmid}/config',
+                               'times': 1})
+    status, _data, message = lab.api('PUT', '/nodes/pve1/qemu/9000/config', data={'description': 'done anyway'})
+    assert status == 503 and 'Service Unavailable' in message
+    assert lab.ok('GET', '/nodes/pve1/qemu/9000/config')['description'] == 'done anyway'
+    lab.lab('POST', '/fault', {'kind': 'fail_after', 'method': 'PUT', 'path': '/nodes/pve1/qemu/9000/config',
+                               'drop': True})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        lab.api('PUT', '/nodes/pve1/qemu/9000/config', data={'description': 'dropped'})
+    lab.lab('POST', '/fault', {'kind': 'clear'})
+    assert lab.ok('GET', '/nodes/pve1/qemu/9000/config')['description'] == 'dropped'
+
+
 def test_ticket_ttl(lab):
     lab.lab('POST', '/fault', {'kind': 'ticket_ttl', 'seconds': 0})
     r = requests.post(lab.url + '/api2/json/access/ticket', verify=lab.ca, timeout=10,
