@@ -129,6 +129,25 @@ class ServerError(NbsyncError):
     """Any other error answer of the server, with its own message."""
 
 
+class UnexpectedResponse(ServerError):
+    """An answer that is not the API's: a redirect (never followed; ``location`` says where it pointed), or a
+    success status whose body is not the JSON the API sends (a proxy's login page, a captive portal).
+
+    Something between the client and the server usually answered; the message names the product, host:port,
+    method and path, and which option to check.
+    """
+
+    def __init__(self, message, location=None, **kwargs):
+        self.location = location
+        super(UnexpectedResponse, self).__init__(message, **kwargs)
+
+    def to_dict(self):
+        out = super(UnexpectedResponse, self).to_dict()
+        if self.location:
+            out['location'] = self.location
+        return out
+
+
 class ConfigurationError(NbsyncError):
     """The options given to the client do not make a usable connection (raised before any request)."""
 

@@ -15,9 +15,14 @@ with UPIDs), so one transport serves both and owns, once:
   certificates.
 * timeouts (connect, read) on every request.
 * retries with jittered exponential backoff, only where repeating is safe
-  (see ``_may_retry``).
+  (see ``_may_retry``), and never past a caller's deadline (a task wait's).
+* redirects are never followed (a 3xx is an error naming where it pointed:
+  following it would send the login form or the ticket to another host), and a
+  success answer that is not the API's JSON (a proxy's login page) is an error,
+  never "no data".
 * turning error answers into the typed errors of ``_errors``.
-* login tickets renewed before they expire and once more on a 401.
+* login tickets renewed before they expire and once more when a ticket that
+  worked is refused; a refused login is never repeated (fail2ban counts).
 
 Secrets (token secret, password, ticket) live only in the auth objects and
 in request headers/bodies; no message built here contains them.
@@ -33,7 +38,7 @@ import traceback
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
     AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, Locked, NbsyncError, NotFound,
-    PermissionDenied, ServerError, TaskFailed, TaskTimeout, TLSError, Unavailable,
+    PermissionDenied, ServerError, TaskFailed, TaskTimeout, TLSError, Unavailable, UnexpectedResponse,
 )
 
 try:
@@ -52,6 +57,9 @@ DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 TICKET_RENEW_AGE = 3600.0   # PVE and PBS tickets live 2 h; renew well before.
+# A request with a deadline waits for its answer until the deadline, but at least this long: the last status
+# read of a task wait is sent at the deadline itself.
+DEADLINE_GRACE = 1.0
 
 # "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout" (PVE) and 'Unable to acquire
 # lock "/etc/proxmox-backup/.sync.lck" - ...' (PBS): the config lock could not be taken, so the server
@@ -115,6 +123,9 @@ class TokenAuth:
     def apply(self, transport, method, headers, cookies):
         headers['Authorization'] = self._header
 
+    def accepted(self):
+        pass
+
     def renew(self, transport):
         return False   # a refused token stays refused
 
@@ -130,11 +141,13 @@ class TicketAuth:
         self._ticket = None
         self._csrf = None
         self._born = None
+        self._proven = False    # the server accepted a request with the current ticket
 
     def __repr__(self):
         return 'TicketAuth(user={0!r}, password=<hidden>)'.format(self.user)
 
     def _login(self, transport):
+        self._ticket, self._proven = None, False
         data = transport.raw_request('POST', '/access/ticket', data={'username': self.user, 'password': self._password},
                                      auth=False, retry_safe=False)
         if not isinstance(data, dict) or 'ticket' not in data:
@@ -153,9 +166,18 @@ class TicketAuth:
         if method != 'GET' and self._csrf:
             headers['CSRFPreventionToken'] = self._csrf
 
+    def accepted(self):
+        """The server answered a request made with the ticket (anything but a 401): the ticket works."""
+        if self._ticket is not None:
+            self._proven = True
+
     def renew(self, transport):
-        """Called once after a 401: the ticket may have expired early (server restart, shorter TTL)."""
-        self._ticket = None
+        """Called once after a 401: a ticket that worked may have expired early (server restart, shorter TTL),
+        so log in again. Not when the login itself was refused, nor when a fresh ticket was: logging in again
+        would repeat a failed login, which fail2ban and the server's own delay count."""
+        if not self._proven:
+            return False
+        self._ticket, self._proven = None, False
         return True
 
 
@@ -164,12 +186,14 @@ class ProxmoxTransport:
 
     def __init__(self, host, port, auth, product='Proxmox VE', validate_certs=True, ca_path=None,
                  fingerprint=None, connect_timeout=DEFAULT_CONNECT_TIMEOUT, read_timeout=DEFAULT_READ_TIMEOUT,
-                 retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF, sleep=time.sleep):
+                 retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF, sleep=time.sleep, clock=time.monotonic,
+                 host_option='api_host'):
         if not HAS_REQUESTS:
             raise ConfigurationError('the Python library requests is required', hint='pip install requests')
         if not host:
             raise ConfigurationError('api_host is required', hint='set api_host or the environment variable')
         self.product = product
+        self.host_option = host_option   # the option that names the host, for messages ('pbs_api_host')
         self.host = host
         self.port = int(port)
         bracketed = '[{0}]'.format(host) if ':' in host and not host.startswith('[') else host
@@ -179,6 +203,7 @@ class ProxmoxTransport:
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self._sleep = sleep
+        self._clock = clock
         self.fingerprint = normalize_fingerprint(fingerprint)
         if self.fingerprint:
             # The pinned fingerprint replaces chain validation: exactly that certificate is accepted.
@@ -195,44 +220,54 @@ class ProxmoxTransport:
 
     # ------------------------------------------------------------------ public
 
-    def get(self, path, params=None):
-        return self.request('GET', path, params=params)
+    def get(self, path, params=None, deadline=None):
+        return self.request('GET', path, params=params, deadline=deadline)
 
     def post(self, path, data=None, retry_safe=False):
         return self.request('POST', path, data=data, retry_safe=retry_safe)
 
-    def put(self, path, data=None):
-        return self.request('PUT', path, data=data)
+    def put(self, path, data=None, retry_safe=None):
+        return self.request('PUT', path, data=data, retry_safe=retry_safe)
 
-    def delete(self, path, params=None):
-        return self.request('DELETE', path, params=params)
+    def delete(self, path, params=None, retry_safe=None):
+        return self.request('DELETE', path, params=params, retry_safe=retry_safe)
 
-    def request(self, method, path, params=None, data=None, retry_safe=None, full=False):
+    def request(self, method, path, params=None, data=None, retry_safe=None, full=False, deadline=None):
         """Send one API call and return its ``data``; raises a typed NbsyncError.
 
-        retry_safe: None means "by method" (GET/PUT/DELETE are idempotent in these APIs, POST is not).
+        retry_safe: None means "by method" (GET/PUT/DELETE are idempotent in these APIs, POST is not);
+        False for a PUT or DELETE that must not be repeated once it may have been done (one carrying a
+        digest, one that allocates a volume).
         full: return the whole answer ({"data": ..., "digest": ...}) instead of its data.
+        deadline: a ``clock()`` value: no retry waits past it and no attempt waits for its answer past it
+        (but at least DEADLINE_GRACE). An error raised because of it has ``deadline_reached`` set.
         """
+        kwargs = dict(params=params, data=data, retry_safe=retry_safe, full=full, deadline=deadline)
         try:
-            return self.raw_request(method, path, params=params, data=data, retry_safe=retry_safe, full=full)
+            return self.raw_request(method, path, **kwargs)
         except AuthenticationFailed:
             if self.auth.renew(self):
-                return self.raw_request(method, path, params=params, data=data, retry_safe=retry_safe, full=full)
+                return self.raw_request(method, path, **kwargs)
             raise
 
-    def raw_request(self, method, path, params=None, data=None, auth=True, retry_safe=None, full=False):
+    def raw_request(self, method, path, params=None, data=None, auth=True, retry_safe=None, full=False,
+                    deadline=None):
         if retry_safe is None:
             retry_safe = method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
             try:
-                return self._once(method, path, params, data, auth, full)
+                return self._once(method, path, params, data, auth, full, deadline)
             except (Unavailable, Locked) as err:
-                if attempt >= self.retries or not self._may_retry(err, retry_safe):
+                retry = attempt < self.retries and self._may_retry(err, retry_safe)
+                delay = min(MAX_BACKOFF, self.backoff * (2 ** attempt)) * random.uniform(0.5, 1.0)
+                if deadline is not None and self._clock() + (delay if retry else 0) >= deadline:
+                    err.deadline_reached = True
+                    raise
+                if not retry:
                     raise
             attempt += 1
-            delay = min(MAX_BACKOFF, self.backoff * (2 ** (attempt - 1)))
-            self._sleep(delay * random.uniform(0.5, 1.0))
+            self._sleep(delay)
 
     # ---------------------------------------------------------------- helpers
 
@@ -256,20 +291,27 @@ class ProxmoxTransport:
     def _url(self, path):
         return self.base_url + (path if path.startswith('/') else '/' + path)
 
-    def _once(self, method, path, params, data, auth, full=False):
+    def _once(self, method, path, params, data, auth, full=False, deadline=None):
         headers = {}
         cookies = {}
         if auth:
             self.auth.apply(self, method, headers, cookies)
+        timeout = self.timeout
+        if deadline is not None:
+            budget = max(deadline - self._clock(), DEADLINE_GRACE)
+            timeout = (min(timeout[0], budget), min(timeout[1], budget))
         self.request_count += 1
         try:
+            # Redirects are not followed: requests would re-send the login form, or the ticket cookie (set
+            # without a domain), to wherever a proxy or a misconfigured server points. _decode_full reports it.
             response = self.session.request(method, self._url(path), params=params, data=data, headers=headers,
-                                            cookies=cookies, timeout=self.timeout, verify=self.verify)
+                                            cookies=cookies, timeout=timeout, verify=self.verify,
+                                            allow_redirects=False)
         except requests.exceptions.SSLError as exc:
             raise self._tls_error(path, exc)
         except requests.exceptions.ConnectTimeout:
             err = Unavailable('{0} at {1}:{2} did not accept a connection within {3:g} s'.format(
-                self.product, self.host, self.port, self.timeout[0]), path=path)
+                self.product, self.host, self.port, timeout[0]), path=path)
             err.not_sent = True
             raise err
         except requests.exceptions.ConnectionError as exc:
@@ -279,7 +321,9 @@ class ProxmoxTransport:
             raise err
         except requests.exceptions.Timeout:
             raise Unavailable('{0} at {1}:{2} did not answer {3} {4} within {5:g} s'.format(
-                self.product, self.host, self.port, method, path, self.timeout[1]), path=path)
+                self.product, self.host, self.port, method, path, timeout[1]), path=path)
+        if auth and response.status_code != 401:
+            self.auth.accepted()
         body = self._decode_full(method, path, response)
         return body if full else body.get('data')
 
@@ -295,12 +339,18 @@ class ProxmoxTransport:
                  'or (only on a trusted network) set validate_certs=false')
 
     def _decode_full(self, method, path, response):
+        if 300 <= response.status_code < 400:
+            raise self._redirected(method, path, response)
         try:
             body = response.json()
         except ValueError:
             body = None
         if 200 <= response.status_code < 300:
-            return body if isinstance(body, dict) else {'data': None}
+            # PVE and PBS answer every success with {"data": ...} ("data": null included). Anything else came
+            # from something in between (a proxy's login page, a captive portal): never read it as "no data".
+            if isinstance(body, dict) and 'data' in body:
+                return body
+            raise self._not_the_api(method, path, response)
         # PVE puts its message in the reason phrase (and a JSON "message"); PBS sends it as the plain-text
         # body, although the content type says JSON.
         if isinstance(body, dict):
@@ -311,6 +361,30 @@ class ProxmoxTransport:
             field_errors = None
         message = (message or '').strip() or 'HTTP {0}'.format(response.status_code)
         raise self.classify(response.status_code, message, field_errors, method, path)
+
+    def _where(self, method, path):
+        return '{0} at {1}:{2} answered {3} {4}'.format(self.product, self.host, self.port, method, path)
+
+    def _options(self):
+        return '{0} and {1}'.format(self.host_option, self.host_option.replace('host', 'port'))
+
+    def _redirected(self, method, path, response):
+        location = response.headers.get('Location') or ''
+        return UnexpectedResponse(
+            '{0} with a redirect (HTTP {1}) to {2}; redirects are not followed, as that would send the '
+            'credentials elsewhere'.format(self._where(method, path), response.status_code,
+                                           shown_location(location) or '(no Location)'),
+            status=response.status_code, path=path, location=shown_location(location),
+            hint='set {0} to the address the {1} API answers on itself, or check the proxy between'.format(
+                self._options(), self.product))
+
+    def _not_the_api(self, method, path, response):
+        return UnexpectedResponse(
+            '{0} with HTTP {1} but not with the API\'s JSON ({2})'.format(
+                self._where(method, path), response.status_code, describe_body(response)),
+            status=response.status_code, path=path,
+            hint='a proxy, login page or captive portal between here and {0} may have answered; check that {1} '
+                 'name the {0} host itself'.format(self.product, self._options()))
 
     def get_with_digest(self, path, params=None):
         """GET returning (data, digest): PBS and PVE config objects carry a digest for optimistic locking."""
@@ -385,6 +459,22 @@ def _reason(exc):
     return text.split('] ', 1)[-1] if text.startswith('[') else text
 
 
+def shown_location(location):
+    """A redirect target as shown in messages: scheme, host and path, without a query (it may carry a token)."""
+    return str(location or '').split('?', 1)[0].split('#', 1)[0][:200]
+
+
+def describe_body(response):
+    """'text/html, page title 'Sign in'' or a short start of the body: what answered instead of the API."""
+    kind = (response.headers.get('Content-Type') or 'no content type').split(';', 1)[0].strip()
+    text = response.text or ''
+    title = re.search(r'<title[^>]*>([^<]{1,120})</title>', text, re.IGNORECASE)
+    if title:
+        return "{0}, page title '{1}'".format(kind, ' '.join(title.group(1).split()))
+    start = ' '.join(text.split())[:80]
+    return "{0}, body '{1}'".format(kind, start) if start else '{0}, empty body'.format(kind)
+
+
 def _never_sent(exc):
     """True when the connection failed before a byte of the request went out (refused, DNS)."""
     text = repr(exc)
@@ -404,6 +494,9 @@ class TaskWaiter:
 
     Polling starts fast (tasks are often done in well under a second) and backs off to ``max_interval``;
     no sleep ever reaches past the deadline, so a stuck task raises TaskTimeout at the deadline, not later.
+    The status reads carry the deadline too: the transport's retries of a read that meets a 503 (backoff
+    up to seconds) or a read that gets no answer (read timeout, 60 s) end at it, and the last read, sent at
+    the deadline, waits at most DEADLINE_GRACE.
     """
 
     def __init__(self, transport, clock=time.monotonic, sleep=time.sleep, first_interval=0.05, max_interval=2.0):
@@ -419,7 +512,13 @@ class TaskWaiter:
         deadline = self._clock() + float(timeout)
         interval = self.first_interval
         while True:
-            status = self.transport.get(base + '/status') or {}
+            unread = None   # the error of a status read the deadline cut short
+            try:
+                status = self.transport.get(base + '/status', deadline=deadline) or {}
+            except Unavailable as err:
+                if not getattr(err, 'deadline_reached', False):
+                    raise
+                status, unread = {}, err
             if status.get('status') == 'stopped':
                 exitstatus = status.get('exitstatus', '')
                 if exitstatus == 'OK' or str(exitstatus).startswith('WARNINGS'):
@@ -429,9 +528,14 @@ class TaskWaiter:
                                  upid=upid, exitstatus=exitstatus, log_tail=tail, path=base)
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise TaskTimeout('task {0} on {1} was still running after {2:g} s'.format(
-                    status.get('type', upid), node, float(timeout)), upid=upid, timeout=timeout, path=base,
-                    hint='raise the timeout, or look at the task in the Proxmox UI; it may still finish')
+                if unread is not None:
+                    message = 'task {0} on {1} did not end within {2:g} s as far as could be seen: its status ' \
+                              'could not be read at the end ({3})'.format(upid, node, float(timeout), unread.message)
+                else:
+                    message = 'task {0} on {1} was still running after {2:g} s'.format(
+                        status.get('type', upid), node, float(timeout))
+                raise TaskTimeout(message, upid=upid, timeout=timeout, path=base,
+                                  hint='raise the timeout, or look at the task in the Proxmox UI; it may still finish')
             self._sleep(min(interval, remaining))
             interval = min(self.max_interval, interval * 2)
 
@@ -464,7 +568,8 @@ class ApiClient:
             ca_path=params.get(prefix + 'ca_path'), fingerprint=params.get(prefix + 'fingerprint'),
             connect_timeout=params.get('connect_timeout') or DEFAULT_CONNECT_TIMEOUT,
             read_timeout=params.get('read_timeout') or DEFAULT_READ_TIMEOUT,
-            retries=params.get('retries') if params.get('retries') is not None else DEFAULT_RETRIES)
+            retries=params.get('retries') if params.get('retries') is not None else DEFAULT_RETRIES,
+            host_option=prefix + 'api_host')
 
     # plain verbs, for modules that need a path the subclass does not name yet
     def get(self, path, params=None):
@@ -473,11 +578,12 @@ class ApiClient:
     def post(self, path, data=None, retry_safe=False):
         return self.transport.post(path, data=data, retry_safe=retry_safe)
 
-    def put(self, path, data=None):
-        return self.transport.put(path, data=data)
+    def put(self, path, data=None, retry_safe=None):
+        """retry_safe=False: not repeated after it may have been done (a digest, a volume it allocates)."""
+        return self.transport.put(path, data=data, retry_safe=retry_safe)
 
-    def delete(self, path, params=None):
-        return self.transport.delete(path, params=params)
+    def delete(self, path, params=None, retry_safe=None):
+        return self.transport.delete(path, params=params, retry_safe=retry_safe)
 
     def version(self):
         return self.get('/version')

@@ -24,6 +24,16 @@ class LabControl:
     def reset(self):
         return self.call('reset')
 
+    def requests(self, last=10000):
+        """The requests the lab PVE recorded, oldest first: [{method, path, body}] (secrets redacted)."""
+        response = requests.get('{0}/requests'.format(self.url), params={'last': last}, headers=self.headers,
+                                verify=self.verify, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def count(self, method, path_suffix):
+        return sum(1 for r in self.requests() if r['method'] == method and r['path'].endswith(path_suffix))
+
 
 @pytest.fixture(scope='session')
 def pve_lab(lab):
@@ -134,3 +144,60 @@ def netbox_cut_proxy(lab):
     proxy = CuttingProxy(target.hostname, target.port or 80)
     yield proxy
     proxy.close()
+
+
+class CannedServer:
+    """A plain-HTTP server (a thread) that answers every request with one canned answer and records what
+    it got: what stands between a client and its API, for example a captive portal's login page (HTTP 200,
+    HTML) or a redirect elsewhere; or, answering nothing useful, the place a redirect points to.
+    ``hits`` holds (method, path, headers, body) per request."""
+
+    def __init__(self, status=200, body='<html><head><title>Sign in</title></head><body>portal</body></html>',
+                 content_type='text/html', headers=None):
+        import http.server
+        import threading
+        canned = self
+        self.status, self.body, self.content_type = status, body, content_type
+        self.headers = dict(headers or {})
+        self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                canned.hits.append((self.command, self.path, dict(self.headers), self.rfile.read(length)))
+                payload = canned.body.encode()
+                self.send_response(canned.status)
+                self.send_header('Content-Type', canned.content_type)
+                self.send_header('Content-Length', str(len(payload)))
+                for key, value in canned.headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = 'http://127.0.0.1:{0}'.format(self.port)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def canned_server():
+    """canned_server(status=..., body=..., content_type=..., headers=...) -> a running CannedServer."""
+    made = []
+
+    def make(**kwargs):
+        made.append(CannedServer(**kwargs))
+        return made[-1]
+    yield make
+    for server in made:
+        server.close()

@@ -202,3 +202,93 @@ def test_a_transient_gateway_error_on_a_read_is_retried_then_succeeds(pve_lab, p
     before = pve.transport.request_count
     assert pve.version()['version']
     assert pve.transport.request_count - before == 3          # two 503s, then the answer
+
+
+# ----------------------------------------------------------------- what stands between (proxies, portals)
+
+PORTAL_PAGE = '<html><head><title>Sign in to the guest network</title></head><body>portal</body></html>'
+
+
+def test_a_login_page_instead_of_json_is_an_error_not_an_empty_cluster(pve_lab, pve_control, client):
+    """A proxy's or captive portal's page with HTTP 200 is no answer of PVE's: read as 'no data', the
+    cluster would look empty (and a sync would plan to create every guest)."""
+    pve = client(pve_lab)
+    pve_control.fault('fail', method='GET', path='/cluster/resources', status=200, message=PORTAL_PAGE, html=True)
+    with pytest.raises(E.UnexpectedResponse) as info:
+        pve.guests()
+    text = str(info.value)
+    assert isinstance(info.value, E.ServerError)
+    assert 'Proxmox VE' in text and '{0}:{1}'.format(pve_lab['host'], pve_lab['port']) in text
+    assert 'GET /cluster/resources' in text and 'Sign in to the guest network' in text
+    assert 'proxy' in text and 'api_host' in text
+
+
+def test_a_redirect_is_not_followed_with_the_login_form(pve_lab, pve_control, client, canned_server):
+    """A 307 answer to the login would make requests POST the user and password to wherever it points."""
+    elsewhere = canned_server(status=200, body='{"data": {"ticket": "stolen", "CSRFPreventionToken": "x"}}',
+                              content_type='application/json')
+    pve_control.fault('redirect', method='POST', path='/access/ticket', status=307,
+                      location=elsewhere.url + '/api2/json/access/ticket')
+    pve = client(pve_lab, api_token_id=None, api_token_secret=None, api_user=pve_lab['user'],
+                 api_password=pve_lab['password'])
+    with pytest.raises(E.UnexpectedResponse) as info:
+        pve.version()
+    assert elsewhere.hits == []                              # nothing, password least of all, went there
+    text = str(info.value)
+    assert 'POST /access/ticket' in text and 'HTTP 307' in text and elsewhere.url in text
+    assert 'not followed' in text and pve_lab['password'] not in text
+    assert info.value.location.startswith(elsewhere.url)
+
+
+def test_a_redirect_is_not_followed_with_the_ticket(pve_lab, pve_control, client, canned_server):
+    elsewhere = canned_server(status=200, body='{"data": []}', content_type='application/json')
+    pve = client(pve_lab, api_token_id=None, api_token_secret=None, api_user=pve_lab['user'],
+                 api_password=pve_lab['password'])
+    assert pve.version()                                      # logged in: a ticket cookie is held
+    pve_control.fault('redirect', method='GET', path='/nodes', status=302, location=elsewhere.url + '/nodes')
+    with pytest.raises(E.UnexpectedResponse) as info:
+        pve.nodes()
+    assert elsewhere.hits == []                              # the ticket cookie went nowhere
+    assert 'HTTP 302' in str(info.value) and 'GET /nodes' in str(info.value)
+
+
+def test_a_wrong_password_is_tried_once(pve_lab, pve_control, client):
+    """fail2ban and PVE's own delay count failed logins: a refused login is not repeated."""
+    before = pve_control.count('POST', '/access/ticket')
+    with pytest.raises(E.AuthenticationFailed):
+        client(pve_lab, api_token_id=None, api_token_secret=None, api_user='root@pam',
+               api_password='not-the-password-123').version()
+    assert pve_control.count('POST', '/access/ticket') - before == 1
+
+
+# ------------------------------------------------------------------------------------ task deadlines
+
+def test_a_task_deadline_holds_while_the_status_read_is_refused(pve_lab, pve_control, client):
+    """A status read that meets 503s is retried with backoff (0.5, 1, 2, 4 s): the wait's deadline bounds
+    those retries too, so the TaskTimeout comes at the deadline, not seconds after it."""
+    pve = client(pve_lab)                     # retries=4, default backoff
+    pve_control.fault('task_hang', type='qmclone')
+    upid = _clone(pve, 4107)
+    pve_control.fault('fail', method='GET', path='/nodes/{node}/tasks/{upid}/status', status=503,
+                      message='Service Unavailable')
+    started = time.monotonic()
+    with pytest.raises(E.TaskTimeout) as info:
+        pve.wait_for_task(upid, timeout=1)
+    elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 2.0, elapsed
+    assert info.value.upid == upid and 'Service Unavailable' in str(info.value)   # why it is not known
+    pve_control.fault('task_release', type='qmclone')
+
+
+def test_a_task_deadline_holds_when_the_status_read_hangs(pve_lab, pve_control, client):
+    """A status read that gets no answer waits the read timeout (60 s) unless the deadline cuts it short."""
+    pve = client(pve_lab)
+    pve_control.fault('task_hang', type='qmclone')
+    upid = _clone(pve, 4108)
+    pve_control.fault('flaky_network', hang_rate=1.0, hang_secs=200)   # 10 s at the lab's time scale
+    started = time.monotonic()
+    with pytest.raises(E.TaskTimeout) as info:
+        pve.wait_for_task(upid, timeout=1)
+    elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 2.0, elapsed
+    assert info.value.upid == upid

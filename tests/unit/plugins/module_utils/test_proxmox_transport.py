@@ -117,7 +117,7 @@ class _TaskApi:
         self.exitstatus = exitstatus
         self.calls = 0
 
-    def get(self, path, params=None):
+    def get(self, path, params=None, deadline=None):
         if path.endswith('/log'):
             return [{'n': i, 't': 'line {0}'.format(i)} for i in range(30)] + [{'n': 30, 't': 'TASK ERROR: boom'}]
         self.calls += 1
