@@ -328,9 +328,15 @@ def check_refs(client, plan):
 
 
 def apply_plan(client, plan, digest=None):
-    """One write for the plan: POST (create), PUT with delete+digest (update) or DELETE."""
+    """One write for the plan: POST (create), PUT with delete+digest (update) or DELETE.
+
+    A write carrying a digest is not repeated once PBS may have done it (a 502/503/504, a connection broken
+    after sending): done, it changed the digest, so the repeat would be refused as a change by someone else.
+    Only a refusal before acting (the config lock) or a connection that never opened is repeated.
+    """
     base = '/config/{0}'.format(plan.job_type)
     item = '{0}/{1}'.format(base, plan.job_id)
+    once = False if digest else None
     try:
         if plan.action == 'create':
             client.post(base, data=to_form(dict(plan.props, id=plan.job_id)))
@@ -340,9 +346,9 @@ def apply_plan(client, plan, digest=None):
                 body['delete'] = list(plan.delete)
             if digest:
                 body['digest'] = digest
-            client.put(item, data=body)
+            client.put(item, data=body, retry_safe=once)
         elif plan.action == 'delete':
-            client.delete(item, params={'digest': digest} if digest else None)
+            client.delete(item, params={'digest': digest} if digest else None, retry_safe=once)
     except NbsyncError as err:
         raise add_context(err, plan.label)
 

@@ -132,3 +132,72 @@ def test_a_gateway_error_on_a_read_is_retried_but_not_on_a_create(pbs_params, pb
     with pytest.raises(E.Unavailable):
         pbs.post('/config/verify', data={'id': 'it-once', 'store': 'store1'})
     assert pbs.transport.request_count - before == 1                # a create that may have acted: once
+
+
+# ----------------------------------------------------------------- what stands between (proxies, portals)
+
+def test_a_login_page_instead_of_json_is_an_error_not_an_empty_list(pbs_lab, pbs_params, pbs_control):
+    pbs = PbsClient.from_params(pbs_params())
+    pbs_control.fault('http', method='GET', path='/config/datastore', status=200, html=True,
+                      message='<html><head><title>Captive portal</title></head></html>')
+    with pytest.raises(E.UnexpectedResponse) as info:
+        pbs.datastores()
+    text = str(info.value)
+    assert 'Proxmox Backup Server' in text and '{0}:{1}'.format(pbs_lab['host'], pbs_lab['port']) in text
+    assert 'GET /config/datastore' in text and 'Captive portal' in text
+    assert 'proxy' in text and 'pbs_api_host' in text
+
+
+def test_a_redirect_of_the_login_is_not_followed(pbs_lab, pbs_params, pbs_control, canned_server):
+    elsewhere = canned_server(status=200, body='{"data": {"ticket": "x", "CSRFPreventionToken": "y"}}',
+                              content_type='application/json')
+    pbs_control.fault('http', method='POST', path='/access/ticket', status=308,
+                      location=elsewhere.url + '/api2/json/access/ticket')
+    params = pbs_params(pbs_api_token_id=None, pbs_api_token_secret=None, pbs_api_user=pbs_lab['user'],
+                        pbs_api_password=pbs_lab['password'])
+    with pytest.raises(E.UnexpectedResponse) as info:
+        PbsClient.from_params(params).datastores()
+    assert elsewhere.hits == []                              # the password went nowhere else
+    assert 'HTTP 308' in str(info.value) and elsewhere.url in str(info.value) and 'not followed' in str(info.value)
+
+
+# ------------------------------------------------------------------- writes with a digest are done once
+
+@pytest.mark.parametrize('action', ['update', 'delete'])
+@pytest.mark.parametrize('gateway', [{'status': 503}, {'status': 504}, {'drop': True}], ids=['503', '504', 'dropped'])
+def test_a_write_with_a_digest_is_not_repeated_once_it_may_have_been_done(pbs_params, pbs_control, action, gateway):
+    """PBS did the write, then the answer was lost (a gateway error, a connection broken after sending).
+    Repeated, the write would meet its own change: PBS refuses the stale digest ('detected modified
+    configuration'), which would read as someone else's change. So it is sent once and the error says what
+    happened."""
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._pbs_jobs import ensure_job
+    pbs = PbsClient.from_params(pbs_params(retries=4))
+    pbs.transport.backoff = 0.05
+    pbs.post('/config/verify', data={'id': 'it-digest', 'store': 'store1', 'schedule': 'daily'})
+    method = 'PUT' if action == 'update' else 'DELETE'
+    pbs_control.fault('http', method=method, path='/config/verify/it-digest', after=True, times=1, **gateway)
+    before = pbs.transport.request_count
+    with pytest.raises(E.Unavailable) as info:
+        if action == 'update':
+            ensure_job(pbs, 'verify', 'it-digest', {'schedule': 'hourly'})
+        else:
+            ensure_job(pbs, 'verify', 'it-digest', {}, state='absent')
+    assert "verify job 'it-digest'" in str(info.value)
+    assert pbs.transport.request_count - before == 2          # the read, and the write once
+    jobs = dict((j['id'], j) for j in pbs.get('/config/verify'))
+    if action == 'update':
+        assert jobs['it-digest']['schedule'] == 'hourly'        # done, once
+    else:
+        assert 'it-digest' not in jobs
+
+
+def test_a_write_with_a_digest_refused_for_the_lock_is_repeated(pbs_params, pbs_control):
+    """A config-lock refusal did nothing: that one is repeated, digest and all."""
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._pbs_jobs import ensure_job
+    pbs = PbsClient.from_params(pbs_params())
+    pbs.transport.backoff = 0.05
+    pbs.post('/config/verify', data={'id': 'it-digest-lock', 'store': 'store1', 'schedule': 'daily'})
+    pbs_control.fault('http', method='PUT', path='/config/verify/it-digest-lock', status=400, times=1,
+                      message='Unable to acquire lock "/etc/proxmox-backup/.verify.lck" - Interrupted system call')
+    result = ensure_job(pbs, 'verify', 'it-digest-lock', {'schedule': 'hourly'})
+    assert result['changed'] and result['job']['schedule'] == 'hourly'

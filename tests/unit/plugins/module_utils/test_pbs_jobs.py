@@ -278,11 +278,11 @@ class FakeClient:
         self.calls.append(('POST', path, data))
         return 'UPID:pbs:1:1:1:1:verificationjob:x:root@pam:'
 
-    def put(self, path, data=None):
-        self.calls.append(('PUT', path, data))
+    def put(self, path, data=None, retry_safe=None):
+        self.calls.append(('PUT', path, data, retry_safe))
 
-    def delete(self, path, params=None):
-        self.calls.append(('DELETE', path, params))
+    def delete(self, path, params=None, retry_safe=None):
+        self.calls.append(('DELETE', path, params, retry_safe))
 
     def wait_for_task(self, upid, timeout):
         self.calls.append(('WAIT', upid, timeout))
@@ -308,6 +308,7 @@ def test_update_sends_delete_and_digest_then_runs():
     put = [c for c in client.calls if c[0] == 'PUT'][0]
     assert put[1] == '/config/verify/v1'
     assert put[2] == {'schedule': 'hourly', 'delete': ['outdated-after'], 'digest': 'd' * 64}
+    assert put[3] is False          # with a digest: not repeated once it may have been done
     assert ('WAIT', 'UPID:pbs:1:1:1:1:verificationjob:x:root@pam:', 5) in client.calls
     assert result['task']['exitstatus'] == 'OK'
 
