@@ -245,3 +245,14 @@ def test_every_checked_option_is_a_number_where_a_module_has_it(name):
                         assert subdoc.get('type') in ('int', 'float'), (name, option, sub)
                     if sub in ('api_port',):
                         assert subdoc.get('type') == 'int', (name, option, sub)
+
+
+def test_the_role_marks_its_secrets_no_log():
+    """The role's argument spec: the NetBox token and the clusters list (which holds the Proxmox tokens)."""
+    root = os.path.join(os.path.dirname(_arg_specs.__file__), '..', '..')
+    with open(os.path.join(root, 'roles', 'provision', 'meta', 'argument_specs.yml')) as handle:
+        options = yaml.safe_load(handle)['argument_specs']['main']['options']
+    secret = [name for name in options
+              if any(w in name for w in ('token', 'password', 'secret')) or name == 'nbsync_proxmox_clusters']
+    assert sorted(secret) == ['nbsync_netbox_token', 'nbsync_proxmox_clusters']
+    assert [name for name in secret if options[name].get('no_log') is not True] == []
