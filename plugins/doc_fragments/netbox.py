@@ -12,7 +12,10 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 options:
   netbox_url:
-    description: URL of NetBox, for example V(https://netbox.example.com). Falls back to E(NETBOX_API).
+    description:
+      - URL of NetBox, for example V(https://netbox.example.com). Falls back to E(NETBOX_API).
+      - With an V(http://) URL the token travels in clear text; the module warns, once per task (for loopback
+        addresses too).
     type: str
     required: true
   netbox_token:
@@ -22,7 +25,9 @@ options:
     type: str
     required: true
   netbox_validate_certs:
-    description: Verify NetBox's TLS certificate. Falls back to E(NETBOX_VALIDATE_CERTS).
+    description:
+      - Verify NetBox's TLS certificate. Falls back to E(NETBOX_VALIDATE_CERTS).
+      - When off with an V(https://) URL, the module warns, once per task.
     type: bool
     default: true
   netbox_ca_path:

@@ -12,7 +12,7 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 options:
   pbs_api_host:
-    description: Host name or address of the Proxmox Backup Server. Falls back to E(PBS_HOST).
+    description: Host name or address of the Proxmox Backup Server, without scheme or port. Falls back to E(PBS_HOST).
     type: str
     required: true
   pbs_api_port:
@@ -36,7 +36,9 @@ options:
       - The whole token in one string, V(user@realm!name:secret). Falls back to E(PBS_TOKEN).
     type: str
   pbs_validate_certs:
-    description: Verify the server's TLS certificate. Falls back to E(PBS_VALIDATE_CERTS).
+    description:
+      - Verify the server's TLS certificate. Falls back to E(PBS_VALIDATE_CERTS).
+      - When off (and no O(pbs_fingerprint) is pinned) the module warns, once per task.
     type: bool
     default: true
   pbs_ca_path:

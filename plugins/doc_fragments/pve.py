@@ -13,7 +13,7 @@ class ModuleDocFragment(object):
 options:
   api_host:
     description:
-      - Host name or address of a Proxmox VE node.
+      - Host name or address of a Proxmox VE node, without scheme, port or path (the port is O(api_port)).
       - Falls back to the environment variable E(PROXMOX_HOST).
     type: str
     required: true
@@ -46,13 +46,15 @@ options:
     type: str
   validate_certs:
     description:
-      - Verify the API's TLS certificate. On by default; turn off only on a trusted network.
+      - Verify the API's TLS certificate. On by default; turn off only on a trusted network. When off (and no
+        O(fingerprint) is pinned) the module warns, once per task.
       - Falls back to E(PROXMOX_VALIDATE_CERTS).
     type: bool
     default: true
   ca_path:
     description:
       - PEM file of the CA that signed the node's certificate (for example the cluster's C(pve-root-ca.pem)).
+        A file that does not exist or cannot be read is refused before any request.
       - Falls back to E(PROXMOX_CA_PATH).
     type: path
   fingerprint:

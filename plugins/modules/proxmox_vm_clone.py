@@ -36,7 +36,8 @@ options:
     type: str
   vmid:
     description:
-      - The guest's vmid. For a new clone, the next free vmid when left out.
+      - The guest's vmid, V(100) to V(999999999) as PVE allows. For a new clone, the next free vmid when left out
+        (V(0) is refused, not taken as "left out").
       - A vmid that belongs to a guest with another O(name) is refused.
     type: int
     aliases: [newid]
