@@ -199,6 +199,7 @@ OPTION_CHECKS = {
     'vmid': _vmid,
     'timeout': _SECONDS,
     'shutdown_timeout': _number(0, 'seconds'),
+    'lock_wait': _number(0, 'seconds'),   # netbox_vm_sync: 0 fails at once when another run holds the lock
     'concurrency': _number(1),
     'cores': _number(1),
     'sockets': _number(1),

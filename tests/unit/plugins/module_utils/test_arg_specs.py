@@ -76,6 +76,7 @@ def test_the_defaults_pass(tmp_path):
     ({'cores': 0}, 'cores is 0, which is out of range; give 1 or more'),
     ({'memory': 8}, 'memory is 8, which is out of range; give 16 or more MiB'),
     ({'shutdown_timeout': -1}, 'shutdown_timeout is -1, which is out of range; give 0 or more seconds (the default is 60)'),
+    ({'lock_wait': -1}, 'lock_wait is -1, which is out of range; give 0 or more seconds'),
     ({'nics': [{'tag': 0, 'mtu': None}, {'tag': 4095, 'mtu': 70000}]}, 'nics[0]: tag is 0, which is out of range; give 1 to 4094'),
     ({'nics': [{'tag': 10, 'mtu': 70000}]}, 'nics[0]: mtu is 70000, which is out of range; give 1 to 65520'),
 ])
@@ -88,7 +89,7 @@ def test_each_bad_value_is_named_with_what_to_do(given, expected):
 @pytest.mark.parametrize('given', [
     {'api_host': '10.0.0.1'}, {'api_host': 'fd00::1'}, {'api_host': '[fd00::1]'}, {'api_host': 'pve1.example.com'},
     {'api_port': 1}, {'api_port': 65535}, {'vmid': 100}, {'vmid': 999999999}, {'retries': 0}, {'cores': 1},
-    {'shutdown_timeout': 0}, {'timeout': 1}, {'read_timeout': 0.5}, {'memory': 16},
+    {'shutdown_timeout': 0}, {'lock_wait': 0}, {'timeout': 1}, {'read_timeout': 0.5}, {'memory': 16},
     {'fingerprint': 'AB:' * 31 + 'CD'}, {'fingerprint': 'ab' * 32}, {'nics': [{'tag': 4094, 'mtu': 9000}]},
 ])
 def test_good_values_pass(given):
