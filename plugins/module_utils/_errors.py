@@ -15,6 +15,8 @@ headers or request bodies.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import re
+
 
 class NbsyncError(Exception):
     """Base class. ``str(err)`` is the one message a user sees."""
@@ -146,6 +148,22 @@ class UnexpectedResponse(ServerError):
         if self.location:
             out['location'] = self.location
         return out
+
+
+def shown_location(location):
+    """A redirect target as shown in messages: scheme, host and path, without a query (it may carry a token)."""
+    return str(location or '').split('?', 1)[0].split('#', 1)[0][:200]
+
+
+def describe_body(response):
+    """'text/html, page title 'Sign in'' or a short start of the body: what answered instead of the API."""
+    kind = (response.headers.get('Content-Type') or 'no content type').split(';', 1)[0].strip()
+    text = response.text or ''
+    title = re.search(r'<title[^>]*>([^<]{1,120})</title>', text, re.IGNORECASE)
+    if title:
+        return "{0}, page title '{1}'".format(kind, ' '.join(title.group(1).split()))
+    start = ' '.join(text.split())[:80]
+    return "{0}, body '{1}'".format(kind, start) if start else '{0}, empty body'.format(kind)
 
 
 class ConfigurationError(NbsyncError):

@@ -17,8 +17,13 @@ import traceback
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
     AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, NotFound, PermissionDenied, ServerError,
-    TLSError, Unavailable,
+    TLSError, Unavailable, UnexpectedResponse, describe_body, shown_location,
 )
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, this keeps the import sanity test quiet
+    from urlparse import urlsplit
 
 try:
     import requests
@@ -36,11 +41,17 @@ DEFAULT_WORKERS = 4
 
 
 class _VerifyingSession(_SessionBase):
-    """A requests session whose TLS choice is passed with every request.
+    """A requests session whose TLS choice is passed with every request, that follows no redirect and
+    accepts no success answer that is not JSON.
 
     requests lets ``REQUESTS_CA_BUNDLE`` replace a ``Session.verify`` set to a CA
     path or to False; passing ``verify`` per request is the way to keep the
     user's choice. The timeout is applied to every request for the same reason.
+
+    A redirect is an UnexpectedResponse naming where it pointed (followed, it would send a write's body, and
+    the token where the host stays the same, elsewhere; on 301/302 requests would even turn a POST into a
+    GET). A 2xx whose body is not JSON (a proxy's login page, a captive portal) is one too: pynetbox would
+    raise its untyped ContentError, or worse, and every call goes through here, pynetbox's and ours.
     """
 
     def __init__(self, verify, timeout):
@@ -52,8 +63,39 @@ class _VerifyingSession(_SessionBase):
     def request(self, method, url, **kwargs):
         kwargs['verify'] = self._verify
         kwargs.setdefault('timeout', self._timeout)
+        kwargs['allow_redirects'] = False
         self.request_count += 1
-        return super(_VerifyingSession, self).request(method, url, **kwargs)
+        response = super(_VerifyingSession, self).request(method, url, **kwargs)
+        _check_answer(method, url, response)
+        return response
+
+
+def _check_answer(method, url, response):
+    """Raise UnexpectedResponse for a redirect, or for a 2xx with a body that is not JSON."""
+    status = response.status_code
+    parts = urlsplit(url)
+    where = 'NetBox at {0} answered {1} {2}'.format(parts.netloc.rpartition('@')[2], method.upper(), parts.path)
+    if 300 <= status < 400:
+        location = shown_location(response.headers.get('Location'))
+        raise UnexpectedResponse(
+            '{0} with a redirect (HTTP {1}) to {2}; redirects are not followed, as that would send the request '
+            'and the token elsewhere'.format(where, status, location or '(no Location)'),
+            status=status, path=parts.path, location=location,
+            hint='set netbox_url to the address NetBox answers on itself (https:// where http:// redirects, the '
+                 'path prefix if NetBox has one), or check the proxy between')
+    if 200 <= status < 300 and response.content:
+        body = None
+        if 'json' in (response.headers.get('Content-Type') or '').lower():
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        if not isinstance(body, (dict, list)):
+            raise UnexpectedResponse(
+                '{0} with HTTP {1} but not with the API\'s JSON ({2})'.format(where, status, describe_body(response)),
+                status=status, path=parts.path,
+                hint='a proxy, login page or captive portal between here and NetBox may have answered; check that '
+                     'netbox_url is the address of NetBox itself')
 
 
 def _field_errors(body):
@@ -137,6 +179,10 @@ class NetBoxClient:
             return func(*args, **kwargs)
         except pynetbox.RequestError as exc:
             raise self._typed(what, exc)
+        except pynetbox.ContentError as exc:   # JSON by its content type, but not parseable
+            raise UnexpectedResponse('NetBox at {0} did not answer {1} with JSON'.format(self.url, what),
+                                     status=exc.req.status_code,
+                                     hint='check that netbox_url is the address of NetBox itself')
         except requests.exceptions.SSLError as exc:
             raise TLSError('TLS verification of NetBox at {0} failed: {1}'.format(self.url, exc.__class__.__name__),
                            hint='give the CA with netbox_ca_path, or set netbox_validate_certs=false on a trusted network')
@@ -201,7 +247,7 @@ class NetBoxClient:
         response = self._call(what, self.session.request, method, url, json=data, params=params, headers=headers)
         if response.status_code >= 400:
             raise self._typed(what, _ResponseError(response))
-        return response.json() if response.content else None
+        return response.json() if response.content else None   # JSON: _VerifyingSession checked it
 
     # ---------------------------------------------------------------- writes
 

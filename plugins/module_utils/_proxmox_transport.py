@@ -39,6 +39,7 @@ import traceback
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
     AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, Locked, NbsyncError, NotFound,
     PermissionDenied, ServerError, TaskFailed, TaskTimeout, TLSError, Unavailable, UnexpectedResponse,
+    describe_body, shown_location,
 )
 
 try:
@@ -457,22 +458,6 @@ def _reason(exc):
         break
     text = str(inner)
     return text.split('] ', 1)[-1] if text.startswith('[') else text
-
-
-def shown_location(location):
-    """A redirect target as shown in messages: scheme, host and path, without a query (it may carry a token)."""
-    return str(location or '').split('?', 1)[0].split('#', 1)[0][:200]
-
-
-def describe_body(response):
-    """'text/html, page title 'Sign in'' or a short start of the body: what answered instead of the API."""
-    kind = (response.headers.get('Content-Type') or 'no content type').split(';', 1)[0].strip()
-    text = response.text or ''
-    title = re.search(r'<title[^>]*>([^<]{1,120})</title>', text, re.IGNORECASE)
-    if title:
-        return "{0}, page title '{1}'".format(kind, ' '.join(title.group(1).split()))
-    start = ' '.join(text.split())[:80]
-    return "{0}, body '{1}'".format(kind, start) if start else '{0}, empty body'.format(kind)
 
 
 def _never_sent(exc):

@@ -131,3 +131,49 @@ def test_tls_is_verified_by_default_and_ca_path_is_honoured(lab):
     with pytest.raises(E.NbsyncError) as info:
         NetBoxClient(url, lab['netbox']['token'], validate_certs=False).status()
     assert not isinstance(info.value, E.TLSError)
+
+
+# ----------------------------------------------------------------- what stands between (proxies, portals)
+
+PORTAL = '<html><head><title>Guest Wi-Fi login</title></head><body>accept the terms</body></html>'
+
+
+def test_a_portal_page_instead_of_json_is_a_clear_error(lab, canned_server):
+    """A captive portal or a proxy's login page answers HTTP 200 with HTML: every kind of call says so, naming
+    NetBox, the address, the request and netbox_url, instead of pynetbox's untyped ContentError (or an
+    empty result)."""
+    portal = canned_server(status=200, body=PORTAL)
+    client = NetBoxClient(portal.url, lab['netbox']['token'])
+    calls = [('GET /api/virtualization/virtual-machines/', lambda: client.list('virtualization.virtual_machines')),
+             ('GET /api/status/', client.status),
+             ('POST /api/virtualization/virtual-machines/',
+              lambda: client.create('virtualization.virtual_machines', [{'name': 'x'}])),
+             ('GET /api/ipam/prefixes/1/available-ips/', lambda: client.request('GET', 'ipam/prefixes/1/available-ips'))]
+    for where, call in calls:
+        with pytest.raises(E.UnexpectedResponse) as info:
+            call()
+        text = str(info.value)
+        assert 'NetBox at 127.0.0.1:{0}'.format(portal.port) in text and where in text, text
+        assert 'Guest Wi-Fi login' in text and 'netbox_url' in text and 'proxy' in text
+        assert lab['netbox']['token'] not in text
+
+
+@pytest.mark.parametrize('target', ['recorder', 'netbox'])
+def test_a_redirect_is_not_followed(lab, canned_server, target):
+    """A redirect (here from a server standing in front of NetBox) is reported, never followed: requests
+    would send a POST's body elsewhere, or turn it into a GET on 301/302."""
+    elsewhere = canned_server(status=200, body='{"count": 0, "next": null, "previous": null, "results": []}',
+                              content_type='application/json')
+    where = elsewhere.url if target == 'recorder' else lab['netbox']['url'].rstrip('/')
+    redirector = canned_server(status=307, body='', content_type='text/plain',
+                               headers={'Location': where + '/api/virtualization/virtual-machines/'})
+    client = NetBoxClient(redirector.url, lab['netbox']['token'])
+    with pytest.raises(E.UnexpectedResponse) as info:
+        client.list('virtualization.virtual_machines')
+    text = str(info.value)
+    assert 'HTTP 307' in text and where in text and 'not followed' in text and 'netbox_url' in text
+    assert info.value.location == where + '/api/virtualization/virtual-machines/'
+    with pytest.raises(E.UnexpectedResponse):
+        client.create('virtualization.virtual_machines', [{'name': 'it-redirected'}])
+    assert elsewhere.hits == []
+    assert len(redirector.hits) == 2
