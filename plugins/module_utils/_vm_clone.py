@@ -260,7 +260,7 @@ class GuestManager:
                 if upid:
                     self.pve.wait_for_task(upid, timeout=self._remaining())
             else:
-                self.pve.put(base + '/config', data=data)
+                self.pve.put(base + '/config', data=data, retry_safe=not any(_allocates_volume(v) for v in plan.set.values()))
         for disk, size in plan.resize:
             upid = self.pve.put(base + '/resize', data={'disk': disk, 'size': size})
             if upid:
