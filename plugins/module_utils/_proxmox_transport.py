@@ -262,7 +262,8 @@ class ProxmoxTransport:
             except (Unavailable, Locked) as err:
                 retry = attempt < self.retries and self._may_retry(err, retry_safe)
                 delay = min(MAX_BACKOFF, self.backoff * (2 ** attempt)) * random.uniform(0.5, 1.0)
-                if deadline is not None and self._clock() + (delay if retry else 0) >= deadline:
+                if deadline is not None and not isinstance(err, TLSError) \
+                        and self._clock() + (delay if retry else 0) >= deadline:
                     err.deadline_reached = True
                     raise
                 if not retry:
