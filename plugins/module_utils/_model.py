@@ -30,11 +30,12 @@ class NicSpec:
     """One NIC: the NetBox interface and the Proxmox netN it becomes."""
 
     __slots__ = ('slot', 'name', 'netbox_id', 'mac', 'bridge', 'vlan', 'ips', 'gateway', 'mtu', 'model',
-                 'firewall', 'prefix_id')
+                 'firewall', 'prefix_id', 'recorded_slot', 'prefix', 'prefix_vrf')
 
     def __init__(self, slot=None, name=None, netbox_id=None, mac=None, bridge=None, vlan=None, ips=None,
-                 gateway=None, mtu=None, model=None, firewall=None, prefix_id=None):
-        self.slot = slot            # 'net0'
+                 gateway=None, mtu=None, model=None, firewall=None, prefix_id=None, recorded_slot=None):
+        self.slot = slot            # 'net0': decided by _identity.resolve (MAC, then the recorded slot)
+        self.recorded_slot = recorded_slot  # what NetBox records (custom field proxmox_slot), or None
         self.name = name            # NetBox interface name ('eth0')
         self.netbox_id = netbox_id
         self.mac = mac
@@ -46,6 +47,8 @@ class NicSpec:
         self.model = model
         self.firewall = firewall
         self.prefix_id = prefix_id  # where a missing address is allocated from
+        self.prefix = None          # that prefix as a CIDR, and its VRF's id: where its gateway is reserved
+        self.prefix_vrf = None
 
     def __repr__(self):
         return 'NicSpec({0})'.format(', '.join('{0}={1!r}'.format(k, getattr(self, k)) for k in self.__slots__
@@ -55,10 +58,11 @@ class NicSpec:
 class DiskSpec:
     """One disk: slot (scsi0, virtio1, sata0; rootfs/mpN for LXC), size in bytes, storage."""
 
-    __slots__ = ('slot', 'size', 'storage', 'netbox_id', 'name')
+    __slots__ = ('slot', 'size', 'storage', 'netbox_id', 'name', 'recorded_slot')
 
-    def __init__(self, slot, size, storage=None, netbox_id=None, name=None):
-        self.slot = slot
+    def __init__(self, slot, size, storage=None, netbox_id=None, name=None, recorded_slot=None):
+        self.slot = slot            # decided by _identity.resolve (the recorded slot, else a free one)
+        self.recorded_slot = recorded_slot  # custom field proxmox_slot as NetBox has it, or None
         self.size = size
         self.storage = storage
         self.netbox_id = netbox_id
@@ -74,7 +78,7 @@ class VmSpec:
     __slots__ = ('name', 'cluster', 'status', 'kind', 'vmid', 'node', 'vcpus', 'memory', 'disks', 'nics',
                  'tags', 'template', 'storage', 'netbox_id', 'role', 'tenant', 'site', 'dns_name', 'ciuser',
                  'sshkeys', 'nameserver', 'searchdomain', 'power', 'pool', 'description', 'errors',
-                 'recorded_node', 'primary_ip4', 'primary_ip6', 'ip_ids')
+                 'recorded_node', 'primary_ip4', 'primary_ip6', 'ip_ids', 'disk_bus')
 
     def __init__(self, name, cluster=None, status=None, kind='qemu', vmid=None, node=None, vcpus=None,
                  memory=None, disks=None, nics=None, tags=None, template=None, storage=None, netbox_id=None,
@@ -112,6 +116,7 @@ class VmSpec:
         self.primary_ip4 = None
         self.primary_ip6 = None
         self.ip_ids = {}
+        self.disk_bus = 'scsi'      # where a QEMU disk without a recorded slot goes
 
     @property
     def key(self):

@@ -17,6 +17,9 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.nbsync.proxmox.plugins.module_utils._identity import (
+    QEMU_BUSES, SLOT_FIELD, disk_slot_ok, nic_slot_ok,
+)
 from ansible_collections.nbsync.proxmox.plugins.module_utils._model import DiskSpec, NicSpec, VmSpec
 
 CLUSTER_TYPE = 'proxmox'
@@ -30,11 +33,16 @@ VM_FIELDS = {
 }
 INTERFACE_FIELDS = {
     'proxmox_bridge': {'type': 'text', 'label': 'Proxmox bridge'},
+    SLOT_FIELD: {'type': 'text', 'label': 'Proxmox slot',
+                 'description': 'Set by nbsync.proxmox: the guest NIC (netN) or disk (scsi0, rootfs, mp0) this is'},
+}
+# One custom field serves interfaces and virtual disks (NetBox custom field names are unique).
+DISK_FIELDS = {
+    SLOT_FIELD: INTERFACE_FIELDS[SLOT_FIELD],
 }
 PREFIX_FIELDS = {
     'proxmox_gateway': {'type': 'text', 'label': 'Gateway for guests in this prefix'},
 }
-DISK_SLOTS = ('scsi', 'virtio', 'sata', 'ide')
 MIB = 1024 * 1024
 
 
@@ -57,29 +65,14 @@ def _merged_defaults(defaults, cluster, role):
     return out
 
 
-def _is_slot_name(name):
-    lowered = (name or '').lower()
-    return any(lowered.startswith(p) and lowered[len(p):].isdigit() for p in DISK_SLOTS)
-
-
-def _disk_slot(name, used, bus):
-    """A NetBox virtual disk named like a PVE slot keeps it; others get the next free slot on the bus."""
-    lowered = (name or '').lower()
-    for prefix in DISK_SLOTS:
-        if lowered.startswith(prefix) and lowered[len(prefix):].isdigit():
-            return lowered
-    index = 0
-    while '{0}{1}'.format(bus, index) in used:
-        index += 1
-    return '{0}{1}'.format(bus, index)
-
-
 def to_specs(vms, interfaces, disks, ips, defaults=None, prefixes=None):
     """Join NetBox's lists into VmSpec objects (pure).
 
     vms, interfaces, disks, ips, prefixes: lists of NetBox API dicts. defaults: the documented variables
     (template, storage, bridge, disk_bus, ciuser, sshkeys, nameserver, searchdomain, per cluster/role).
-    Problems (a missing template, a zero memory, a duplicate MAC) go to spec.errors, never raised.
+    Problems (a missing template, a zero memory, a duplicate MAC) go to spec.errors, never raised: one
+    VM's bad data, whatever it is, fails that VM alone.
+    NIC and disk slots are left to ``_identity.resolve``, which needs the guest's config too.
     """
     by_vm_if = {}
     for iface in interfaces:
@@ -94,81 +87,115 @@ def to_specs(vms, interfaces, disks, ips, defaults=None, prefixes=None):
     prefix_index = _prefix_index(prefixes or [])
     specs = []
     for vm in vms:
-        cf = vm.get('custom_fields') or {}
-        cluster = _ref(vm.get('cluster'))
-        role = _ref(vm.get('role'), 'slug')
-        conf = _merged_defaults(defaults, cluster, role)
-        kind = (cf.get('proxmox_type') or conf.get('type') or 'qemu').lower()
-        spec = VmSpec(
-            name=vm['name'], cluster=cluster, status=_value(vm.get('status')), kind=kind,
-            vmid=cf.get('proxmox_vmid'), node=cf.get('proxmox_node') or conf.get('node'),
-            vcpus=int(float(vm['vcpus'])) if vm.get('vcpus') not in (None, '') else None,
-            memory=vm.get('memory'), tags=[t.get('name') for t in vm.get('tags') or []],
-            template=cf.get('proxmox_template') or conf.get('template'),
-            storage=cf.get('proxmox_storage') or conf.get('storage'), netbox_id=vm['id'], role=role,
-            tenant=_ref(vm.get('tenant'), 'slug'), site=_ref(vm.get('site'), 'slug'),
-            ciuser=conf.get('ciuser'), sshkeys=conf.get('sshkeys'), nameserver=conf.get('nameserver'),
-            searchdomain=conf.get('searchdomain'), pool=conf.get('pool'),
-        )
-        spec.recorded_node = cf.get('proxmox_node')
-        spec.primary_ip4 = _ref(vm.get('primary_ip4'), 'id')
-        spec.primary_ip6 = _ref(vm.get('primary_ip6'), 'id')
-        if cluster is None:
-            spec.errors.append('cluster: the VM has no cluster; assign it to a Proxmox cluster in NetBox')
-        if kind not in ('qemu', 'lxc'):
-            spec.errors.append("custom field proxmox_type: {0!r} is not 'qemu' or 'lxc'".format(kind))
-        if spec.memory is not None and int(spec.memory) <= 0:
-            spec.errors.append('memory: {0} MB is not a positive size'.format(spec.memory))
-        if spec.vcpus is not None and spec.vcpus <= 0:
-            spec.errors.append('vcpus: {0} is not a positive count'.format(vm.get('vcpus')))
-        bus = conf.get('disk_bus') or 'scsi'
-        vm_disks = sorted(by_vm_disk.get(vm['id'], []), key=lambda d: (d.get('name') or '', d['id']))
-        # Disks named like a slot keep it; the others then take free slots, so names never collide.
-        used = set(_disk_slot(d.get('name'), (), bus) for d in vm_disks if _is_slot_name(d.get('name')))
-        for position, disk in enumerate(vm_disks):
-            if kind == 'lxc':
-                slot = 'rootfs' if position == 0 else 'mp{0}'.format(position - 1)
-            elif _is_slot_name(disk.get('name')):
-                slot = disk['name'].lower()
-            else:
-                slot = _disk_slot(disk.get('name'), used, bus)
-                used.add(slot)
-            size = disk.get('size')
-            if size is None or int(size) <= 0:
-                spec.errors.append('virtual disk {0}: size {1} MB is not a positive size'.format(disk.get('name'), size))
-                continue
-            spec.disks.append(DiskSpec(slot, int(size) * MIB, storage=spec.storage, netbox_id=disk['id'],
-                                       name=disk.get('name')))
-        macs = {}
-        for index, iface in enumerate(sorted(by_vm_if.get(vm['id'], []), key=lambda i: (i.get('name') or '', i['id']))):
-            vlan = iface.get('untagged_vlan') or {}
-            mac = _ref(iface.get('primary_mac_address'), 'mac_address') or iface.get('mac_address')
-            mac = mac.upper() if mac else None
-            icf = iface.get('custom_fields') or {}
-            for ip in by_if_ip.get(iface['id'], []):
-                spec.ip_ids[ip['address']] = ip['id']
-            addresses = sorted((ip['address'] for ip in by_if_ip.get(iface['id'], [])),
-                               key=lambda a: (ipaddress.ip_interface(a).version, a))
-            nic = NicSpec(slot='net{0}'.format(index), name=iface.get('name'), netbox_id=iface['id'], mac=mac,
-                          bridge=icf.get('proxmox_bridge') or conf.get('bridge'), vlan=vlan.get('vid'),
-                          ips=addresses, mtu=iface.get('mtu'))
-            prefix = _prefix_for(prefix_index, addresses, vlan.get('id'), role)
-            if prefix:
-                nic.prefix_id = prefix['id']
-                nic.gateway = (prefix.get('custom_fields') or {}).get('proxmox_gateway')
-            if mac:
-                if mac in macs:
-                    spec.errors.append('interfaces {0} and {1}: both have MAC {2}; give each NIC its own MAC'.format(
-                        macs[mac], iface.get('name'), mac))
-                macs[mac] = iface.get('name')
-            if not nic.bridge:
-                spec.errors.append('interface {0}: no bridge (custom field proxmox_bridge or defaults bridge)'
-                                   .format(iface.get('name')))
-            spec.nics.append(nic)
-        if vm.get('primary_ip4'):
-            spec.dns_name = None
-        specs.append(spec)
+        try:
+            specs.append(_to_spec(vm, by_vm_if.get(vm['id'], []), by_vm_disk.get(vm['id'], []), by_if_ip,
+                                  defaults, prefix_index))
+        except Exception as exc:  # noqa: BLE001 - the isolation boundary: one VM's data never stops the run
+            spec = VmSpec(name=vm.get('name'), cluster=_ref(vm.get('cluster')), status=_value(vm.get('status')),
+                          netbox_id=vm.get('id'))
+            spec.errors.append('reading the VM from NetBox failed: {0}: {1}'.format(type(exc).__name__, exc))
+            specs.append(spec)
     return specs
+
+
+def _int_field(value, what, errors):
+    """An integer NetBox field; anything else (a float string, '²') is reported, never raised."""
+    if value in (None, ''):
+        return None
+    try:
+        number = int(float(value)) if not isinstance(value, int) else value
+    except (TypeError, ValueError):
+        errors.append('{0}: {1!r} is not a number'.format(what, value))
+        return None
+    return number
+
+
+def _to_spec(vm, vm_ifaces, vm_disks, by_if_ip, defaults, prefix_index):
+    cf = vm.get('custom_fields') or {}
+    cluster = _ref(vm.get('cluster'))
+    role = _ref(vm.get('role'), 'slug')
+    conf = _merged_defaults(defaults, cluster, role)
+    kind = str(cf.get('proxmox_type') or conf.get('type') or 'qemu').lower()
+    errors = []
+    vmid = cf.get('proxmox_vmid')
+    if vmid is not None and (isinstance(vmid, bool) or not isinstance(vmid, int) or vmid <= 0):
+        errors.append('custom field proxmox_vmid: {0!r} is not a vmid (a positive integer)'.format(vmid))
+        vmid = None
+    spec = VmSpec(
+        name=vm['name'], cluster=cluster, status=_value(vm.get('status')), kind=kind,
+        vmid=vmid, node=cf.get('proxmox_node') or conf.get('node'),
+        vcpus=_int_field(vm.get('vcpus'), 'vcpus', errors),
+        memory=_int_field(vm.get('memory'), 'memory', errors), tags=[t.get('name') for t in vm.get('tags') or []],
+        template=cf.get('proxmox_template') or conf.get('template'),
+        storage=cf.get('proxmox_storage') or conf.get('storage'), netbox_id=vm['id'], role=role,
+        tenant=_ref(vm.get('tenant'), 'slug'), site=_ref(vm.get('site'), 'slug'),
+        ciuser=conf.get('ciuser'), sshkeys=conf.get('sshkeys'), nameserver=conf.get('nameserver'),
+        searchdomain=conf.get('searchdomain'), pool=conf.get('pool'), errors=errors,
+    )
+    spec.recorded_node = cf.get('proxmox_node')
+    spec.primary_ip4 = _ref(vm.get('primary_ip4'), 'id')
+    spec.primary_ip6 = _ref(vm.get('primary_ip6'), 'id')
+    spec.disk_bus = str(conf.get('disk_bus') or 'scsi')
+    if cluster is None:
+        spec.errors.append('cluster: the VM has no cluster; assign it to a Proxmox cluster in NetBox')
+    if kind not in ('qemu', 'lxc'):
+        spec.errors.append("custom field proxmox_type: {0!r} is not 'qemu' or 'lxc'".format(kind))
+    if spec.disk_bus not in QEMU_BUSES:
+        spec.errors.append('defaults disk_bus: {0!r} is not one of {1}'.format(spec.disk_bus, ', '.join(QEMU_BUSES)))
+    if spec.memory is not None and spec.memory <= 0:
+        spec.errors.append('memory: {0} MB is not a positive size'.format(spec.memory))
+    if spec.vcpus is not None and spec.vcpus <= 0:
+        spec.errors.append('vcpus: {0} is not a positive count'.format(vm.get('vcpus')))
+    for disk in sorted(vm_disks, key=lambda d: (d.get('name') or '', d['id'])):
+        recorded = (disk.get('custom_fields') or {}).get(SLOT_FIELD) or None
+        if recorded is not None and not disk_slot_ok(str(recorded), kind):
+            spec.errors.append('virtual disk {0}: custom field {1} {2!r} is not a disk slot of a {3} guest ({4})'
+                               .format(disk.get('name'), SLOT_FIELD, recorded, kind,
+                                       'rootfs, mpN' if kind == 'lxc' else 'scsiN, virtioN, sataN, ideN'))
+            continue
+        raw = disk.get('size')
+        size = _int_field(raw, 'virtual disk {0}: size'.format(disk.get('name')), spec.errors)
+        if size is None and raw not in (None, ''):
+            continue                                    # reported: not a number
+        if size is None or size <= 0:
+            spec.errors.append('virtual disk {0}: size {1} MB is not a positive size'.format(disk.get('name'), raw))
+            continue
+        spec.disks.append(DiskSpec(None, size * MIB, storage=spec.storage, netbox_id=disk['id'],
+                                   name=disk.get('name'), recorded_slot=recorded))
+    macs = {}
+    for iface in sorted(vm_ifaces, key=lambda i: (i.get('name') or '', i['id'])):
+        vlan = iface.get('untagged_vlan') or {}
+        mac = _ref(iface.get('primary_mac_address'), 'mac_address') or iface.get('mac_address')
+        mac = mac.upper() if mac else None
+        icf = iface.get('custom_fields') or {}
+        recorded = icf.get(SLOT_FIELD) or None
+        if recorded is not None and not nic_slot_ok(str(recorded)):
+            spec.errors.append('interface {0}: custom field {1} {2!r} is not a NIC slot (net0, net1, ...)'.format(
+                iface.get('name'), SLOT_FIELD, recorded))
+            recorded = None
+        for ip in by_if_ip.get(iface['id'], []):
+            spec.ip_ids[ip['address']] = ip['id']
+        addresses = sorted((ip['address'] for ip in by_if_ip.get(iface['id'], [])),
+                           key=lambda a: (ipaddress.ip_interface(a).version, a))
+        nic = NicSpec(name=iface.get('name'), netbox_id=iface['id'], mac=mac,
+                      bridge=icf.get('proxmox_bridge') or conf.get('bridge'), vlan=vlan.get('vid'),
+                      ips=addresses, mtu=iface.get('mtu'), recorded_slot=recorded)
+        prefix = _prefix_for(prefix_index, addresses, vlan.get('id'), role)
+        if prefix:
+            nic.prefix_id = prefix['id']
+            nic.prefix = prefix.get('prefix')
+            nic.prefix_vrf = _ref(prefix.get('vrf'), 'id')
+            nic.gateway = (prefix.get('custom_fields') or {}).get('proxmox_gateway')
+        if mac:
+            if mac in macs:
+                spec.errors.append('interfaces {0} and {1}: both have MAC {2}; give each NIC its own MAC'.format(
+                    macs[mac], iface.get('name'), mac))
+            macs[mac] = iface.get('name')
+        if not nic.bridge:
+            spec.errors.append('interface {0}: no bridge (custom field proxmox_bridge or defaults bridge)'
+                               .format(iface.get('name')))
+        spec.nics.append(nic)
+    return spec
 
 
 def _prefix_index(prefixes):
@@ -208,13 +235,15 @@ class NetBoxReader:
     def __init__(self, netbox):
         self.nb = netbox
 
-    def proxmox_clusters(self):
-        return self.nb.list('virtualization.clusters', type=CLUSTER_TYPE)
-
-    def read(self, defaults=None, cluster_names=None, tags=None, roles=None, names=None):
-        clusters = self.proxmox_clusters()
+    def proxmox_clusters(self, cluster_names=None):
+        clusters = self.nb.list('virtualization.clusters', type=CLUSTER_TYPE)
         if cluster_names:
             clusters = [c for c in clusters if c['name'] in cluster_names]
+        return clusters
+
+    def read(self, defaults=None, cluster_names=None, tags=None, roles=None, names=None, clusters_read=None):
+        """VmSpecs of the selected VMs and the clusters read; ``clusters_read``: the clusters already listed."""
+        clusters = self.proxmox_clusters(cluster_names) if clusters_read is None else clusters_read
         filters = {}
         if tags:
             filters['tag'] = list(tags)
@@ -249,17 +278,31 @@ class NetBoxReader:
                        for key, value in (vm.get('custom_fields') or {}).items())]
 
     def ensure_custom_fields(self, check_mode=False):
-        """Create the collection's custom fields on first use; returns the names created (or to create)."""
-        existing = set(cf['name'] for cf in self.nb.list('extras.custom_fields', name__isw='proxmox_'))
-        wanted = []
+        """Create the collection's custom fields on first use, and give an existing one an object type it
+        lacks (proxmox_slot serves interfaces and disks); returns the names created or extended."""
+        existing = dict((cf['name'], cf) for cf in self.nb.list('extras.custom_fields', name__isw='proxmox_'))
+        wanted = {}
         for fields, object_type in ((VM_FIELDS, 'virtualization.virtualmachine'),
                                     (INTERFACE_FIELDS, 'virtualization.vminterface'),
+                                    (DISK_FIELDS, 'virtualization.virtualdisk'),
                                     (PREFIX_FIELDS, 'ipam.prefix')):
             for name, definition in fields.items():
-                if name not in existing:
-                    item = dict(definition, name=name, object_types=[object_type])
-                    item.setdefault('label', name)
-                    wanted.append(item)
-        if wanted and not check_mode:
-            self.nb.create('extras.custom_fields', wanted)
-        return [w['name'] for w in wanted]
+                item = wanted.setdefault(name, dict(definition, name=name, object_types=[]))
+                item['object_types'].append(object_type)
+                item.setdefault('label', name)
+        create, extend, names = [], [], []
+        for name, item in wanted.items():
+            have = existing.get(name)
+            types = list((have or {}).get('object_types') or [])
+            missing = [t for t in item['object_types'] if t not in types]
+            if have is None:
+                create.append(item)
+            elif missing:
+                extend.append({'id': have['id'], 'object_types': types + missing})
+            else:
+                continue
+            names.append(name)
+        if not check_mode:
+            self.nb.create('extras.custom_fields', create)
+            self.nb.update('extras.custom_fields', extend)
+        return names
