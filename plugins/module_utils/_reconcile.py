@@ -19,11 +19,17 @@ import ipaddress
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import Conflict, NbsyncError, Unavailable
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
+    Conflict, InvalidRequest, NbsyncError, NotFound, ServerError, Unavailable,
+)
 from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import plan_config
+from ansible_collections.nbsync.proxmox.plugins.module_utils._identity import SLOT_FIELD
+from ansible_collections.nbsync.proxmox.plugins.module_utils._identity import resolve as resolve_slots
 from ansible_collections.nbsync.proxmox.plugins.module_utils._model import STATUS_MEANING
 from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
 from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_codecs import format_size
+from ansible_collections.nbsync.proxmox.plugins.module_utils._run_lock import DEFAULT_WAIT as DEFAULT_LOCK_WAIT
+from ansible_collections.nbsync.proxmox.plugins.module_utils._run_lock import ClusterLocks
 from ansible_collections.nbsync.proxmox.plugins.module_utils._vm_clone import GuestManager
 
 DEFAULT_CONCURRENCY = 4
@@ -45,8 +51,12 @@ class VmPlan:
         self.diff = None
 
     def report(self):
+        if self.guest:
+            vmid = int(self.guest['vmid'])
+        else:       # a guest created (or to be created, in check mode) has the vmid handed out for it
+            vmid = self.params.get('vmid') if self.action == 'create' else None
         return {'name': self.spec.name, 'cluster': self.spec.cluster, 'status': self.spec.status,
-                'action': self.action, 'changes': self.reasons, 'vmid': self.guest and int(self.guest['vmid']),
+                'action': self.action, 'changes': self.reasons, 'vmid': vmid,
                 'restart_required': self.restart_required, 'error': self.error}
 
 
@@ -68,7 +78,8 @@ def desired_options(spec):
         if spec.kind == 'lxc':
             entry.update(interface=nic.name if nic.name and nic.name.startswith('eth') else None, **cfg)
         else:
-            ipconfig.append(cfg if (v4 or v6) else {'ip': 'dhcp'})
+            # ipconfigN belongs to netN: the index is the NIC's slot, never its position in the list.
+            ipconfig.append(dict(cfg if (v4 or v6) else {'ip': 'dhcp'}, index=int(nic.slot[3:])))
         nics.append(entry)
     opts['nics'] = nics or None
     opts['ipconfig'] = ipconfig or None
@@ -100,7 +111,7 @@ def netbox_record(spec, guest):
     A guest adopted by name (NetBox never learnt its vmid, e.g. its write-back failed), a guest that moved
     to another node, and a VM with addresses but no primary IP: Proxmox needs nothing, NetBox does.
     """
-    reasons = []
+    reasons = slot_records(spec)
     if spec.vmid is None:
         reasons.append('netbox: record vmid {0} (node {1}) of the guest found by name'
                        .format(guest['vmid'], guest.get('node')))
@@ -111,6 +122,13 @@ def netbox_record(spec, guest):
         if current is None and address and spec.ip_ids.get(address):
             reasons.append('netbox: primary IPv{0} {1}'.format(version, address))
     return reasons
+
+
+def slot_records(spec):
+    """The slots NetBox has not recorded yet (or records otherwise): each one a write-back (pure)."""
+    return ['netbox: record {0} {1} as {2}'.format(what, obj.name, obj.slot)
+            for what, objects in (('interface', spec.nics), ('virtual disk', spec.disks))
+            for obj in objects if obj.slot and obj.recorded_slot != obj.slot]
 
 
 def _power_of(guest):
@@ -130,6 +148,12 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
         return VmPlan(spec, 'fail', error='name {0!r} matches {1} guests (vmids {2}); set proxmox_vmid in NetBox'
                       .format(spec.name, len(guests_named), ', '.join(str(g['vmid']) for g in guests_named)))
     if not meaning['exists']:
+        if guest is not None and spec.vmid is None and spec.status == 'decommissioning':
+            # Found by name only: removal is for the guest whose vmid NetBox recorded, never a namesake.
+            return VmPlan(spec, 'fail', guest=guest, error='decommissioning: guest {0} on {1} has the name {2!r} '
+                          'but NetBox has no recorded vmid for this VM, so it is not removed: recorded vmid '
+                          'missing: adopt it first or set proxmox_vmid (to adopt it, set the VM staged or '
+                          'active and run once)'.format(guest['vmid'], guest.get('node'), spec.name))
         if guest is None and spec.status == 'decommissioning':
             # Gone from Proxmox already (removed by hand, or a run whose NetBox release failed): the NetBox
             # side is still to be released, under the same guard.
@@ -149,12 +173,16 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
             return VmPlan(spec, 'fail', error='guest {0} has Proxmox protection set; it is never deleted'
                           .format(guest['vmid']), guest=guest)
         return VmPlan(spec, 'remove', ['remove guest {0} on {1}'.format(guest['vmid'], guest['node']), RELEASE],
-                      params={'vmid': int(guest['vmid']), 'state': 'absent', 'purge': True}, guest=guest)
+                      params={'vmid': int(guest['vmid']), 'name': spec.name, 'type': spec.kind, 'state': 'absent',
+                              'purge': True}, guest=guest)
     if meaning['power'] == 'paused' and spec.kind != 'qemu':
         return VmPlan(spec, 'fail', error='status paused: only QEMU VMs can be suspended (hibernated); '
                                           'set the container active or offline', guest=guest)
     state = {'running': 'started', 'stopped': 'stopped', 'paused': 'paused'}[meaning['power']]
-    params = dict(desired_options(spec), name=spec.name, state=state, template=spec.template,
+    problems = resolve_slots(spec, config if guest is not None else None, spec.disk_bus)
+    if problems:
+        return VmPlan(spec, 'fail', error='; '.join(problems), guest=guest)
+    params = dict(desired_options(spec), name=spec.name, state=state, template=spec.template, type=spec.kind,
                   storage=spec.storage, node=spec.node, vmid=spec.vmid, pool=spec.pool)
     if guest is None:
         if not spec.template:
@@ -191,12 +219,32 @@ def plan_vm(spec, guest, config, allow_delete=False, guests_named=None):
     return VmPlan(spec, 'noop', guest=guest)
 
 
+def _host(address):
+    """'10.0.0.1/24' -> '10.0.0.1'."""
+    return str(address).split('/', 1)[0]
+
+
+def _ref_id(obj):
+    return obj.get('id') if isinstance(obj, dict) else obj
+
+
+def _isolated(plan_one, spec, *args):
+    """plan_vm for one VM, whatever its data: an unexpected error fails that VM alone, with the message."""
+    try:
+        return plan_one(spec, *args)
+    except Exception as exc:  # noqa: BLE001 - the isolation boundary between VMs
+        return VmPlan(spec, 'fail', error='planning failed: {0}: {1}'.format(type(exc).__name__, exc))
+
+
 class Reconciler:
     """One NetBox -> Proxmox run over every VM of the selected Proxmox clusters."""
 
     def __init__(self, netbox, pve_factory, defaults=None, check_mode=False, allow_delete=False,
-                 concurrency=DEFAULT_CONCURRENCY, timeout=600, shutdown_timeout=120, force_stop=False):
+                 concurrency=DEFAULT_CONCURRENCY, timeout=600, shutdown_timeout=120, force_stop=False,
+                 lock_wait=DEFAULT_LOCK_WAIT):
         self.nb = netbox
+        self.lock_wait = lock_wait                  # seconds to wait for another run on the same cluster
+        self.unmanaged = []                         # guests no NetBox VM claims (runs without VM limits)
         self.shutdown_timeout = shutdown_timeout    # offline/staged: ACPI shutdown grace, then...
         self.force_stop = force_stop                # ...a hard stop only when allowed
         self.pve_factory = pve_factory      # cluster name -> new PveClient (one per thread)
@@ -221,9 +269,35 @@ class Reconciler:
     # ---------------------------------------------------------------------- run
 
     def run(self, clusters=None, tags=None, roles=None, names=None):
+        """One whole run: the selected clusters locked (not in check mode), read, planned, applied, written
+        back, the locks released whatever happens."""
         created_fields = self.reader.ensure_custom_fields(check_mode=self.check)
-        specs, nb_clusters = self.reader.read(self.defaults, clusters, tags, roles, names)
-        plans = self.plan(specs)
+        nb_clusters = self.reader.proxmox_clusters(clusters)
+        locks = None
+        if not self.check and nb_clusters:
+            locks = ClusterLocks(self.nb, wait=self.lock_wait)
+            locks.acquire(nb_clusters)
+        try:
+            limited = bool(tags or roles or names)
+            plans = self.prepare(clusters, tags, roles, names, nb_clusters=nb_clusters, limited=limited)
+            results = self.execute(plans)
+        finally:
+            if locks is not None:
+                locks.release()
+        summary = self._summary(results, created_fields, nb_clusters)
+        if locks is not None and locks.lost:
+            summary.setdefault('warnings', []).append(
+                'the run lock of {0} could not be refreshed in NetBox; another run may have started'.format(
+                    ', '.join(locks.lost)))
+        return summary
+
+    def prepare(self, clusters=None, tags=None, roles=None, names=None, nb_clusters=None, limited=None):
+        """Read NetBox and Proxmox and plan every VM (no writes): the plans ``execute`` carries out."""
+        specs, _clusters = self.reader.read(self.defaults, clusters, tags, roles, names, clusters_read=nb_clusters)
+        return self.plan(specs, report_unmanaged=not (tags or roles or names) if limited is None else not limited)
+
+    def execute(self, plans):
+        """Addresses, then Proxmox, then NetBox's side; returns [(plan, result)]."""
         if self.check:
             self._preview_ips(plans)
         else:
@@ -231,16 +305,17 @@ class Reconciler:
         results = self._apply_all(plans)
         if not self.check:
             self._write_back(results)
-        return self._summary(results, created_fields, nb_clusters)
+        return results
 
-    def plan(self, specs):
+    def plan(self, specs, report_unmanaged=False):
         by_cluster = {}
         for spec in specs:
             by_cluster.setdefault(spec.cluster, []).append(spec)
         plans = []
+        self.unmanaged = []
         for cluster, members in sorted(by_cluster.items(), key=lambda kv: str(kv[0])):
             if cluster is None:  # no Proxmox to ask: their own errors (no cluster) fail them
-                plans.extend(plan_vm(spec, None, None) for spec in members)
+                plans.extend(_isolated(plan_vm, spec, None, None) for spec in members)
                 continue
             try:
                 pve = self._pve(cluster)
@@ -252,7 +327,11 @@ class Reconciler:
             matched = []
             claimed = set(int(s.vmid) for s in members if s.vmid is not None)
             for spec in members:
-                guest, named = self._match(spec, guests, claimed)
+                try:
+                    guest, named = self._match(spec, guests, claimed)
+                except Exception as exc:  # noqa: BLE001 - one VM's data never stops the others
+                    spec.errors.append('matching its guest failed: {0}: {1}'.format(type(exc).__name__, exc))
+                    guest, named = None, None
                 matched.append((spec, guest, named))
             configs = self._configs(cluster, [g for _s, g, _n in matched if g is not None])
             cluster_plans = []
@@ -261,9 +340,14 @@ class Reconciler:
                 if isinstance(config, NbsyncError):
                     cluster_plans.append(VmPlan(spec, 'fail', error=str(config), guest=guest))
                     continue
-                cluster_plans.append(plan_vm(spec, guest, config, self.allow_delete, named))
+                cluster_plans.append(_isolated(plan_vm, spec, guest, config, self.allow_delete, named))
             self._assign_vmids(pve, cluster_plans, set(int(r['vmid']) for r in resources if 'vmid' in r))
             plans.extend(cluster_plans)
+            if report_unmanaged:
+                mine = claimed | set(int(g['vmid']) for _s, g, _n in matched if g is not None)
+                self.unmanaged.extend({'cluster': cluster, 'vmid': int(g['vmid']), 'node': g.get('node'),
+                                       'name': g.get('name'), 'type': g.get('type'), 'status': g.get('status')}
+                                      for g in guests if int(g['vmid']) not in mine)
         return plans
 
     @staticmethod
@@ -333,7 +417,19 @@ class Reconciler:
         return done
 
     def _apply_one(self, plan):
+        try:
+            return self._apply_guest(plan)
+        except Exception as exc:  # noqa: BLE001 - the isolation boundary: one VM never stops the others
+            plan.action, plan.error = 'fail', 'applying failed: {0}: {1}'.format(type(exc).__name__, exc)
+            return plan, None
+
+    def _apply_guest(self, plan):
         if plan.action == 'remove' and not plan.params:     # the guest is gone: only NetBox is left to release
+            try:
+                self._confirm_gone(plan.spec)
+            except NbsyncError as err:
+                plan.action, plan.error = 'fail', str(err)
+                return plan, None
             return plan, (None if self.check else {'netbox_only': True})
         params = dict(plan.params, timeout=self.timeout)
         if plan.action != 'remove':
@@ -354,9 +450,45 @@ class Reconciler:
             plan.action, plan.error = 'fail', str(err)
             return plan, self._half_done(plan, manager)
 
+    def _confirm_gone(self, spec):
+        """Before NetBox's side of a VM is released because its guest is gone: a fresh, direct read says so.
+
+        The plan's list may be stale or wrong; this asks again, now. By vmid when NetBox recorded one (and
+        the guest's own status on the recorded node), else by name. Anything but a clear "not there"
+        refuses the release.
+        """
+        pve = self._pve(spec.cluster)
+        resources = pve.cluster_resources()
+        if not any(r.get('type') == 'node' for r in resources):
+            raise ServerError('cluster {0}: /cluster/resources listed no node, so the absence of the guest '
+                              'cannot be trusted; NetBox\'s side is not released'.format(spec.cluster))
+        guests = [r for r in resources if r.get('type') in ('qemu', 'lxc')]
+        if spec.vmid is not None:
+            found = next((g for g in guests if int(g['vmid']) == int(spec.vmid)), None)
+            if found is None and spec.recorded_node:
+                try:
+                    found = pve.get('/nodes/{0}/{1}/{2}/status/current'.format(spec.recorded_node, spec.kind,
+                                                                               spec.vmid))
+                except NotFound:
+                    found = None
+            if found:
+                raise Conflict('decommissioning: guest {0} ({1!r}) is still in Proxmox although the plan found none;'
+                               ' NetBox\'s side is not released'.format(spec.vmid, found.get('name')),
+                               hint='run again; the next run removes the guest first')
+        else:
+            named = [g for g in guests if g.get('name') == spec.name]
+            if named:
+                raise Conflict('decommissioning: a guest named {0!r} (vmid {1}) is in Proxmox although the plan '
+                               'found none; NetBox\'s side is not released'.format(spec.name, named[0]['vmid']),
+                               hint='run again')
+
     def _half_done(self, plan, manager):
         """After a failure, whether a guest was created before it: said in the error, and handed to the
-        write-back so NetBox records its vmid (the next run then updates it rather than cloning again)."""
+        write-back so NetBox records its vmid (the next run then updates it rather than cloning again).
+
+        Only a clone PVE took (the executor says ``created`` once a task id came back) counts, and only a
+        guest with this VM's name and type at that vmid is recorded: never another actor's guest.
+        """
         partial = getattr(manager, 'result', None) or {}
         if self.check or not partial.get('created') or partial.get('vmid') is None:
             return None
@@ -364,7 +496,7 @@ class Reconciler:
             guest = self._pve(plan.spec.cluster).find_guest(vmid=partial['vmid'])
         except NbsyncError:
             guest = None
-        if guest is None:
+        if guest is None or guest.get('name') != plan.spec.name or guest.get('type') != plan.spec.kind:
             return None
         plan.error = '{0}; guest {1} was created on {2} before this and is left as it is: the next run ' \
                      'finishes its configuration'.format(plan.error, partial['vmid'], guest.get('node'))
@@ -395,10 +527,14 @@ class Reconciler:
         by_prefix = {}
         for plan, nic in self._needing_ips(plans):
             by_prefix.setdefault(nic.prefix_id, []).append((plan, nic))
+        self._reserve_gateways(plans)
         for prefix_id, members in by_prefix.items():
+            gateway = members[0][1].gateway
             try:
                 free = self.nb.request('GET', 'ipam/prefixes/{0}/available-ips'.format(prefix_id),
-                                       params={'limit': len(members)}) or []
+                                       params={'limit': len(members) + 1}) or []
+                # The gateway is never a VM's: in a real run it is reserved first (_reserve_gateways).
+                free = [f for f in free if _host(f['address']) != gateway][:len(members)]
                 problem = PREFIX_FULL
             except NbsyncError as err:
                 free, problem = [], str(err)
@@ -412,9 +548,62 @@ class Reconciler:
                 self._give_address(plan, nic, address, 'allocate {0} to {1} (from prefix {2})'.format(
                     address, nic.name, prefix_id))
 
+    def _reserve_gateways(self, plans):
+        """A prefix's gateway (custom field proxmox_gateway) that NetBox has no IP address for is recorded as
+        a reserved address before any allocation from that prefix: otherwise available-ips gives it to the
+        first VM (seen: the VM got 10.30.10.1/24 with gw=10.30.10.1). One list call; one bulk create.
+        In check mode the reservation is only reported."""
+        wanted = {}
+        for plan, nic in self._needing_ips(plans):
+            if plan.action == 'fail' or not nic.gateway or not nic.prefix:
+                continue
+            try:
+                network = ipaddress.ip_network(nic.prefix, strict=False)
+                inside = ipaddress.ip_address(nic.gateway) in network
+            except ValueError:
+                inside = False
+            if not inside:
+                self._no_address(plan, nic, 'the prefix\'s gateway {0!r} (custom field proxmox_gateway) is not an '
+                                            'address of {1}; correct it'.format(nic.gateway, nic.prefix))
+                continue
+            wanted.setdefault((nic.gateway, nic.prefix_vrf), (nic, []))[1].append(plan)
+        if not wanted:
+            return
+        try:
+            known = self.nb.list('ipam.ip_addresses', address=sorted(set(g for g, _v in wanted)))
+        except NbsyncError as err:
+            for (gateway, _vrf), (nic, members) in wanted.items():
+                for plan in members:
+                    self._no_address(plan, nic, 'cannot check that gateway {0} is reserved: {1}'.format(gateway, err))
+            return
+        have = set((_host(ip['address']), _ref_id(ip.get('vrf'))) for ip in known)
+        missing = [(key, value) for key, value in sorted(wanted.items(), key=lambda kv: str(kv[0])) if key not in have]
+        for (gateway, _vrf), (nic, members) in missing:
+            members[0].reasons.append('netbox: reserve gateway {0} of prefix {1}'.format(gateway, nic.prefix))
+        if self.check or not missing:
+            return
+        items = [{'address': '{0}/{1}'.format(gateway, ipaddress.ip_network(nic.prefix, strict=False).prefixlen),
+                  'vrf': vrf, 'status': 'reserved',
+                  'description': 'gateway of {0}: reserved by nbsync.proxmox, never given to a VM'.format(nic.prefix)}
+                 for (gateway, vrf), (nic, _members) in missing]
+        try:
+            try:
+                self.nb.create('ipam.ip_addresses', items)
+            except InvalidRequest:
+                # Another run reserved one meanwhile (NetBox refuses a duplicate): what is left is retried.
+                again = set((_host(ip['address']), _ref_id(ip.get('vrf'))) for ip in self.nb.list(
+                    'ipam.ip_addresses', address=[_host(i['address']) for i in items]))
+                self.nb.create('ipam.ip_addresses', [i for i in items if (_host(i['address']), i['vrf']) not in again])
+        except NbsyncError as err:
+            for (gateway, _vrf), (nic, members) in missing:
+                for plan in members:
+                    self._no_address(plan, nic, 'reserving gateway {0} failed: {1}'.format(gateway, err))
+
     def _allocate_ips(self, plans):
         """An interface without an address gets the next free one of its prefix (NetBox's available-ips,
-        which hands out each address once, however many runs ask at the same time)."""
+        which hands out each address once, however many runs ask at the same time). The prefix's gateway
+        is reserved in NetBox first, so available-ips never hands it out."""
+        self._reserve_gateways(plans)
         for plan, nic in self._needing_ips(plans):
             if plan.action == 'fail':     # an earlier interface of this VM got none: the VM fails as a whole
                 continue
@@ -441,7 +630,7 @@ class Reconciler:
         request in one transaction) is repeated one VM at a time, so the refusal lands on that VM alone.
         NetBox unreachable fails the rest of the write-back: every VM done in Proxmox says so.
         """
-        vm_updates, mac_creates, removed = [], [], []
+        vm_updates, mac_creates, removed, disk_updates, iface_updates = [], [], [], [], {}
         for plan, result in results:
             spec = plan.spec
             if plan.action == 'remove' and result:
@@ -465,14 +654,23 @@ class Reconciler:
             for nic in spec.nics:
                 if not nic.mac and macs.get(nic.slot) and nic.netbox_id:
                     mac_creates.append((plan, nic, macs[nic.slot]))
+            # The slot each interface and disk got is recorded, so that it stays theirs (docs/identity.md).
+            for nic in spec.nics:
+                if nic.netbox_id and nic.slot and nic.recorded_slot != nic.slot:
+                    iface_updates[nic.netbox_id] = (plan, {'id': nic.netbox_id, 'custom_fields': {SLOT_FIELD: nic.slot}})
+            disk_updates.extend((plan, {'id': d.netbox_id, 'custom_fields': {SLOT_FIELD: d.slot}})
+                                for d in spec.disks if d.netbox_id and d.slot and d.recorded_slot != d.slot)
         try:
             self._each_or_bulk('virtualization.virtual_machines', vm_updates, self.nb.update)
             made = self._each_or_bulk('dcim.mac_addresses', [
                 (plan, {'mac_address': mac, 'assigned_object_type': 'virtualization.vminterface',
                         'assigned_object_id': nic.netbox_id}) for plan, nic, mac in mac_creates], self.nb.create)
-            self._each_or_bulk('virtualization.interfaces', [
-                (plan, {'id': nic.netbox_id, 'primary_mac_address': m['id']})
-                for (plan, nic, _mac), m in zip(mac_creates, made) if m is not None], self.nb.update)
+            for (plan, nic, _mac), m in zip(mac_creates, made):
+                if m is not None:
+                    _plan, item = iface_updates.setdefault(nic.netbox_id, (plan, {'id': nic.netbox_id}))
+                    item['primary_mac_address'] = m['id']
+            self._each_or_bulk('virtualization.interfaces', list(iface_updates.values()), self.nb.update)
+            self._each_or_bulk('virtualization.virtual_disks', disk_updates, self.nb.update)
             for plan in removed:
                 try:
                     self._release(plan.spec)
@@ -548,5 +746,9 @@ class Reconciler:
             vms.append(entry)
         vms.sort(key=lambda e: (str(e['cluster']), e['name']))
         changed = any(e['result'] in ('created', 'updated', 'removed') for e in vms) or bool(created_fields)
+        # Guests no NetBox VM claims: listed, never touched (their NetBox VM may have been deleted, and with
+        # it its addresses, which NetBox will then hand out again: worth a look).
+        counts['unmanaged'] = len(self.unmanaged)
         return {'changed': changed, 'summary': counts, 'vms': vms, 'custom_fields_created': created_fields,
-                'clusters': sorted(c['name'] for c in nb_clusters)}
+                'clusters': sorted(c['name'] for c in nb_clusters),
+                'unmanaged': sorted(self.unmanaged, key=lambda g: (str(g['cluster']), g['vmid']))}

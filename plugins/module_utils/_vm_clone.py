@@ -127,6 +127,7 @@ class GuestManager:
                       '/nodes/{0}/{1}/{2}/status/start'.format(node, kind, vmid), {})
             guest = dict(guest, status='running', lock=None)
         config = self.pve.guest_config(node, kind, vmid, current=False)
+        self._confirm_identity(vmid, kind, config.get('name' if kind == 'qemu' else 'hostname'), 'a config write')
         self._configure(kind, node, vmid, config, guest, new=self.result.get('created', False))
         self._power(kind, node, vmid, state)
         self._report(kind, node, vmid)
@@ -134,16 +135,33 @@ class GuestManager:
 
     # -------------------------------------------------------------- identity
 
+    def _confirm_identity(self, vmid, kind, seen_name, before):
+        """Right before a stop, a delete or a config write: the guest at this vmid is still the one meant
+        (its name and type as read just now), so a vmid that changed hands since the plan is never acted on."""
+        name, expected_type = self.p.get('name'), self.p.get('type')
+        if expected_type and kind != expected_type:
+            raise Conflict('vmid {0} is now a {1} guest, not the {2} guest {3!r}: {4} refused'.format(
+                vmid, kind, expected_type, name, before), hint='it changed hands since it was read; run again')
+        if name and seen_name is not None and seen_name != name:
+            raise Conflict('vmid {0} is now {1!r}, not {2!r}: {3} refused'.format(vmid, seen_name, name, before),
+                           hint='the vmid changed hands since it was read; check the guest and run again')
+
     def _find_existing(self, view):
         vmid, name = self.p.get('vmid'), self.p.get('name')
         if vmid is not None:
             guest = view.guest_by_vmid(vmid)
             if guest and name and guest.get('name') != name:
+                hint = 'give a free vmid, or leave vmid out to take the next free one'
+                if self.p.get('state') == 'absent':
+                    hint = 'nothing was removed: check which guest is meant (the vmid may have changed hands)'
                 raise Conflict('vmid {0} belongs to another guest, {1!r} ({2} on {3}), not {4!r}'.format(
-                    vmid, guest.get('name'), guest['type'], guest['node'], name),
-                    hint='give a free vmid, or leave vmid out to take the next free one')
+                    vmid, guest.get('name'), guest['type'], guest['node'], name), hint=hint)
             if guest and guest.get('template') and self.p.get('state') != 'absent':
                 raise Conflict('vmid {0} is a template ({1!r}); a clone needs its own vmid'.format(vmid, guest.get('name')))
+            if guest and self.p.get('type') and guest.get('type') != self.p['type']:
+                raise Conflict('vmid {0} is a {1} guest ({2!r}), not the {3} guest this run means'.format(
+                    vmid, guest.get('type'), guest.get('name'), self.p['type']),
+                    hint='check proxmox_vmid and proxmox_type in NetBox')
             return guest
         if not name:
             raise InvalidParameter('give name or vmid of the guest')
@@ -163,6 +181,12 @@ class GuestManager:
             raise InvalidParameter('a new clone needs a name')
         template = view.resolve_template(self.p['template'])
         kind, src_node, src_vmid = template['type'], template['node'], int(template['vmid'])
+        if self.p.get('type') and kind != self.p['type']:
+            wanted = 'a container' if self.p['type'] == 'lxc' else 'a QEMU VM'
+            raise InvalidParameter('template {0!r} (vmid {1}) is a {2} template, but {3!r} is {4} ({5})'.format(
+                template.get('name'), src_vmid, 'container' if kind == 'lxc' else 'QEMU', self.p['name'], wanted,
+                self.p['type']), hint='give a {0} template (custom field proxmox_template, or the defaults '
+                                      'template for that type)'.format(self.p['type']))
         target = self.p.get('node') or src_node
         view.require_node(src_node)
         view.require_node(target)
@@ -184,10 +208,11 @@ class GuestManager:
         template_config = self.pve.guest_config(src_node, kind, src_vmid, current=False)
         planned = plan_config(self._desired_for_new(kind), template_config, kind=kind, name=self.p['name'])
         vmid = self.p.get('vmid') or self.pve.next_vmid()
-        self.result.update(changed=True, created=True, vmid=vmid, node=target, type=kind)
+        self.result['changed'] = True
         self.result['actions'].append('clone {0} {1} ({2}) -> {3} {4!r} on {5}'.format(
             kind, src_vmid, template.get('name'), vmid, self.p['name'], target))
         if self.check:
+            self.result.update(created=True, vmid=vmid, node=target, type=kind)
             self.result['actions'].extend('set ' + r for r in planned.tracker.reasons())
             self.result['diff'] = {'before': {}, 'after': dict(planned.tracker.diff()['after'], name=self.p['name'],
                                                                vmid=vmid, node=target)}
@@ -202,6 +227,9 @@ class GuestManager:
         # A template that another clone holds locked answers "can't lock file ... got timeout": the
         # transport repeats such a refusal (nothing was done), with backoff, up to its retry count.
         upid = self.pve.post('/nodes/{0}/{1}/{2}/clone'.format(src_node, kind, src_vmid), data=data)
+        # Created only now that PVE took the clone (a task id came back): a refused clone (the vmid taken
+        # by another actor meanwhile) must never make that other guest look like ours.
+        self.result.update(created=True, vmid=vmid, node=target, type=kind)
         self.pve.wait_for_task(upid, timeout=self._remaining())
         return {'type': kind, 'node': target, 'vmid': vmid, 'name': self.p['name'], 'status': 'stopped'}
 
@@ -275,7 +303,9 @@ class GuestManager:
         if state not in ('started', 'stopped', 'paused'):
             return
         base = '/nodes/{0}/{1}/{2}'.format(node, kind, vmid)
-        status = (self.pve.get(base + '/status/current') or {}).get('status')
+        current = self.pve.get(base + '/status/current') or {}
+        status = current.get('status')
+        self._confirm_identity(vmid, kind, current.get('name'), 'a power change')
         if state in ('started', 'paused') and status != 'running':
             self._act('start {0}'.format(vmid), base + '/status/start', {})
         if state == 'paused':
@@ -309,6 +339,7 @@ class GuestManager:
         kind, node, vmid = guest['type'], guest['node'], int(guest['vmid'])
         base = '/nodes/{0}/{1}/{2}'.format(node, kind, vmid)
         config = self.pve.guest_config(node, kind, vmid, current=True)
+        self._confirm_identity(vmid, kind, config.get('name' if kind == 'qemu' else 'hostname'), 'removal')
         if str(config.get('protection', '0')) in ('1', 'True', 'true'):
             raise Conflict('guest {0} ({1!r}) has protection set; it is not removed'.format(vmid, guest.get('name')),
                            hint='set protection: false on it first if it really should go')

@@ -121,6 +121,16 @@ options:
     description: Seconds one VM's Proxmox tasks may take.
     type: int
     default: 600
+  lock_wait:
+    description:
+      - Seconds to wait for another run that holds a cluster of this run (two runs started together, an AWX
+        schedule and a NetBox event). Runs are serialised per cluster with a lock in NetBox (a tag with the slug
+        C(nbsync-lock-cluster-<cluster id>) naming its holder and expiry); after this long the run fails naming
+        the holder. A lock whose run died expires by itself five minutes after its last heartbeat.
+      - Check mode takes no lock (it writes nothing). The NetBox token needs permission to add, change and
+        delete tags.
+    type: int
+    default: 600
 author:
   - nbsync.proxmox developers (!UNKNOWN)
 '''
@@ -177,7 +187,7 @@ vms:
       returned: always
       type: str
     vmid:
-      description: The vmid of the Proxmox guest the VM was matched to; null when there was none.
+      description: The vmid of the Proxmox guest the VM was matched to, or of the guest created (or to be created, in check mode); null when there was none.
       returned: always
       type: int
     changes:
@@ -218,6 +228,15 @@ clusters:
   returned: always
   type: list
   elements: str
+unmanaged:
+  description:
+    - Guests of the clusters read that no NetBox VM claims (by recorded vmid or, for adoption, by name). They are
+      never touched. Listed by runs without O(limit_names), O(limit_tags) and O(limit_roles) (a limited run
+      does not read every VM that could claim them).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"cluster": "dc1", "vmid": 142, "node": "pve2", "name": "old-web", "type": "qemu", "status": "running"}]
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -247,12 +266,15 @@ def sync(module):
     reconciler = Reconciler(NetBoxClient.from_params(p), pve_factory(p['clusters']), defaults=p['defaults'],
                             check_mode=module.check_mode, allow_delete=p['allow_delete'],
                             concurrency=p['concurrency'], timeout=p['timeout'],
-                            shutdown_timeout=p['shutdown_timeout'], force_stop=p['force_stop'])
+                            shutdown_timeout=p['shutdown_timeout'], force_stop=p['force_stop'],
+                            lock_wait=p['lock_wait'])
     result = reconciler.run(clusters=p['limit_clusters'], tags=p['limit_tags'], roles=p['limit_roles'],
                             names=p['limit_names'])
     for vm in result['vms']:  # half-done work (a failed write-back) is shown, not only returned
         if vm.get('warning'):
             module.warn('{0} ({1}): {2}'.format(vm['name'], vm['cluster'], vm['warning']))
+    for text in result.pop('warnings', []):
+        module.warn(text)
     if module._diff:
         diff = combined_diff(result['vms'])
         if diff:
@@ -285,6 +307,7 @@ def main():
         force_stop=dict(type='bool', default=False),
         concurrency=dict(type='int', default=4),
         timeout=dict(type='int', default=600),
+        lock_wait=dict(type='int', default=600),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     _module.run(module, sync, netbox=True)

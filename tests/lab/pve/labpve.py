@@ -427,6 +427,12 @@ class LabPve(FakePve):
                 raise die(f"can't clone VM to node '{target}' (VM uses local storage)")
         self._lab_clone = {'newid': int(v['newid']), 'storage': v.get('storage'),
                            'full': v.get('full'), 'format': v.get('format')}
+        thief = getattr(self, '_steal_next_clone', None)
+        if thief:
+            # Another actor (a person, another tool) takes the vmid an instant before this clone: PVE then
+            # refuses the clone because the vmid exists. A race the tests cannot time from outside.
+            self._steal_next_clone = None
+            self.add_vm(int(v['newid']), thief, node=node)
         try:
             return await super()._qm_clone(v, user)
         finally:
@@ -1081,6 +1087,7 @@ class LabPve(FakePve):
         return guest
 
     def _clear_faults(self):
+        self._steal_next_clone = None
         self.failures = {}
         self.lab_rules = []
         self.network = {'latency': 0.0, 'jitter': 0.0, 'node_latency': {}, 'drop_rate': 0.0,
@@ -1130,6 +1137,8 @@ class LabPve(FakePve):
         elif kind == 'hold_config_lock':
             self._need_guest(f['vmid'])
             await self.hold_config_lock(int(f['vmid']), f.get('seconds'))
+        elif kind == 'steal_clone_vmid':
+            self._steal_next_clone = f['name']
         elif kind == 'release_config_lock':
             self.release_config_lock(int(f['vmid']))
         elif kind == 'fail':

@@ -7,6 +7,7 @@ from hypothesis import given, settings, strategies as st
 from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import to_specs
 from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import desired_options, plan_vm
 from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import plan_config
+from ansible_collections.nbsync.proxmox.plugins.module_utils._identity import resolve
 
 DEFAULTS = {'template': 'debian12-cloudinit', 'storage': 'local-lvm', 'bridge': 'vmbr0',
             'clusters': {'lab': {'ciuser': 'ops'}}, 'roles': {'db': {'template': 'ubuntu2404-cloudinit'}}}
@@ -18,14 +19,16 @@ def vm(id_, name, status='active', vcpus=2, memory=2048, role=None, cf=None, clu
             'custom_fields': cf or {}, 'primary_ip4': {'id': primary_ip4} if primary_ip4 else None}
 
 
-def iface(id_, vm_id, name, mac=None, vlan=None):
+def iface(id_, vm_id, name, mac=None, vlan=None, slot=None):
     return {'id': id_, 'virtual_machine': {'id': vm_id}, 'name': name, 'mtu': None,
             'primary_mac_address': {'mac_address': mac} if mac else None,
-            'untagged_vlan': {'id': vlan, 'vid': vlan} if vlan else None, 'custom_fields': {}}
+            'untagged_vlan': {'id': vlan, 'vid': vlan} if vlan else None,
+            'custom_fields': {'proxmox_slot': slot} if slot else {}}
 
 
-def disk(id_, vm_id, name, size_mb):
-    return {'id': id_, 'virtual_machine': {'id': vm_id}, 'name': name, 'size': size_mb}
+def disk(id_, vm_id, name, size_mb, slot=None):
+    return {'id': id_, 'virtual_machine': {'id': vm_id}, 'name': name, 'size': size_mb,
+            'custom_fields': {'proxmox_slot': slot} if slot else {}}
 
 
 def ip(id_, iface_id, address):
@@ -40,6 +43,7 @@ def test_to_specs_joins_and_applies_defaults():
                      [ip(30, 10, '10.20.0.5/24')], DEFAULTS,
                      [{'id': 5, 'prefix': '10.20.0.0/24', 'vlan': {'id': 20}, 'custom_fields': {'proxmox_gateway': '10.20.0.1'}}])
     web, db = specs
+    assert resolve(web, None) == []                                     # a new guest: slots in NetBox order
     assert web.template == 'debian12-cloudinit' and db.template == 'ubuntu2404-cloudinit'
     assert web.ciuser == 'ops' and db.vmid == 120
     assert [(d.slot, d.size) for d in web.disks] == [('scsi0', 10 << 30), ('virtio1', 2 << 30)]
@@ -67,10 +71,12 @@ def _spec(status='active', **kw):
 
 
 def _known(status='active', **kw):
-    """A VM whose vmid, node and primary IP NetBox already records (GUEST's: 101 on pve1; address 30)."""
+    """A VM whose vmid, node, primary IP, NIC (MAC and slot) and disk slot NetBox already records (GUEST's:
+    101 on pve1; address 30; CONFIG's net0 and scsi0)."""
     kw['cf'] = dict({'proxmox_vmid': 101, 'proxmox_node': 'pve1'}, **(kw.get('cf') or {}))
     kw.setdefault('primary_ip4', 30)
-    return _spec(status, **kw)
+    return to_specs([vm(1, 'web1', status=status, **kw)], [iface(10, 1, 'eth0', mac='BC:24:11:AA:BB:CC', slot='net0')],
+                    [disk(20, 1, 'scsi0', 10240, slot='scsi0')], [ip(30, 10, '10.20.0.5/24')], DEFAULTS)[0]
 
 
 GUEST = {'vmid': 101, 'name': 'web1', 'type': 'qemu', 'node': 'pve1', 'status': 'running'}
@@ -114,7 +120,9 @@ def test_a_guest_adopted_by_name_is_recorded_in_netbox():
     change is the write-back, so the next run finishes the job instead of calling it unchanged."""
     adopted = plan_vm(_spec(), GUEST, CONFIG)
     assert adopted.action == 'update'
-    assert adopted.reasons == ['netbox: record vmid 101 (node pve1) of the guest found by name',
+    # its one NIC is the one interface without a MAC (adoption pairs them), and the disk is scsi0 by name
+    assert adopted.reasons == ['netbox: record interface eth0 as net0', 'netbox: record virtual disk scsi0 as scsi0',
+                               'netbox: record vmid 101 (node pve1) of the guest found by name',
                                'netbox: primary IPv4 10.20.0.5/24']
     assert adopted.params['vmid'] == 101
     assert plan_vm(_known(), GUEST, CONFIG).action == 'noop'
@@ -142,8 +150,12 @@ def test_name_matching_two_guests_is_reported():
 
 
 def _apply(config, spec, kind='qemu'):
-    """What the executor leaves behind: the planned config set/resized."""
+    """What the executor leaves behind: the planned config set/resized; and what the write-back records in
+    NetBox: each NIC's and disk's slot, the MAC of each NIC."""
+    resolve(spec, config)
     cfg_plan = plan_config(desired_options(spec), config, kind=kind, name=spec.name)
+    for obj in spec.nics + spec.disks:
+        obj.recorded_slot = obj.slot
     out = dict(config)
     out.update(dict((k, str(v)) for k, v in cfg_plan.set.items()))
     for key, size in cfg_plan.resize:
@@ -294,25 +306,33 @@ def test_custom_fields_are_created_once_and_only_listed_in_check_mode():
 
     class FieldsNetBox:
         def __init__(self, existing):
-            self.existing, self.created = list(existing), []
+            self.existing, self.created, self.updated = dict(existing), [], []
 
         def list(self, endpoint, **filters):
             assert endpoint == 'extras.custom_fields'
-            return [{'name': n} for n in self.existing]
+            return [{'id': n, 'name': n, 'object_types': list(t)} for n, t in self.existing.items()]
 
         def create(self, endpoint, items):
             self.created.extend(items)
-            self.existing.extend(i['name'] for i in items)
+            self.existing.update((i['name'], i['object_types']) for i in items)
             return items
 
-    nb = FieldsNetBox(['proxmox_vmid'])
+        def update(self, endpoint, items):
+            self.updated.extend(items)
+            self.existing.update((i['id'], i['object_types']) for i in items)
+            return items
+
+    # proxmox_slot exists already for interfaces only (made by hand, say): it is given virtual disks too
+    nb = FieldsNetBox({'proxmox_vmid': ['virtualization.virtualmachine'], 'proxmox_slot': ['virtualization.vminterface']})
     planned = NetBoxReader(nb).ensure_custom_fields(check_mode=True)
     assert 'proxmox_node' in planned and 'proxmox_vmid' not in planned and nb.created == []
     made = NetBoxReader(nb).ensure_custom_fields()
-    assert made == planned and set(i['name'] for i in nb.created) == set(planned)
+    assert made == planned and set(i['name'] for i in nb.created) == set(planned) - {'proxmox_slot'}
     assert NetBoxReader(nb).ensure_custom_fields() == []                 # second run: nothing to create
     vm_field = next(i for i in nb.created if i['name'] == 'proxmox_node')
     assert vm_field['object_types'] == ['virtualization.virtualmachine']
+    assert 'proxmox_slot' in made and nb.updated == [
+        {'id': 'proxmox_slot', 'object_types': ['virtualization.vminterface', 'virtualization.virtualdisk']}]
 
 
 NIC_SHAPES = st.lists(st.tuples(st.sampled_from([None, 10, 20, 30]), st.booleans()), min_size=1, max_size=3)
