@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import InvalidRequest
 from ansible_collections.nbsync.proxmox.plugins.module_utils._identity import (
     QEMU_BUSES, SLOT_FIELD, disk_slot_ok, nic_slot_ok,
 )
@@ -234,9 +235,19 @@ class NetBoxReader:
 
     def __init__(self, netbox):
         self.nb = netbox
+        self.warnings = []
 
     def proxmox_clusters(self, cluster_names=None):
-        clusters = self.nb.list('virtualization.clusters', type=CLUSTER_TYPE)
+        try:
+            clusters = self.nb.list('virtualization.clusters', type=CLUSTER_TYPE)
+        except InvalidRequest as err:
+            if 'type' not in err.field_errors:
+                raise
+            # NetBox refuses a filter on a cluster type it does not have: no Proxmox cluster, said plainly.
+            self.warnings.append("NetBox has no cluster type with the slug '{0}', so there is no Proxmox cluster to "
+                                 "synchronise: create it (Virtualization > Cluster Types) and give each Proxmox "
+                                 "cluster that type".format(CLUSTER_TYPE))
+            return []
         if cluster_names:
             clusters = [c for c in clusters if c['name'] in cluster_names]
         return clusters

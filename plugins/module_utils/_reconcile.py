@@ -285,6 +285,8 @@ class Reconciler:
             if locks is not None:
                 locks.release()
         summary = self._summary(results, created_fields, nb_clusters)
+        if self.reader.warnings:
+            summary.setdefault('warnings', []).extend(self.reader.warnings)
         if locks is not None and locks.lost:
             summary.setdefault('warnings', []).append(
                 'the run lock of {0} could not be refreshed in NetBox; another run may have started'.format(

@@ -29,12 +29,16 @@ import threading
 import time
 import uuid
 
-from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import InvalidRequest, Locked, NbsyncError
+from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
+    InvalidRequest, Locked, NbsyncError, Unavailable,
+)
 
 SLUG_PREFIX = 'nbsync-lock-cluster-'
 TTL = 300.0          # seconds a lock outlives its last heartbeat
 HEARTBEAT = 60.0     # seconds between heartbeats
-POLL = 2.0           # seconds between looks at a held lock
+# Seconds between looks at a held lock; not 2: gunicorn's keep-alive closes idle connections after 2 s, and
+# a request sent at that instant meets a reset.
+POLL = 1.5
 DEFAULT_WAIT = 600
 
 
@@ -120,6 +124,10 @@ class ClusterLocks:
                                                        'description': self._record(cluster)}])[0]
             except InvalidRequest:
                 made = None         # the slug exists: somebody holds it (NetBox refused the duplicate)
+            except Unavailable:
+                if self._clock() >= deadline:
+                    raise
+                made = None         # the answer was lost: the look below tells whether the lock is ours
             if made is not None:
                 with self._mutex:
                     self.held[cluster['id']] = (made['id'], cluster['name'])
@@ -128,6 +136,10 @@ class ClusterLocks:
             if holder is None:
                 continue            # released between our create and our look: try again at once
             record = describe_holder(holder.get('description'))
+            if record.get('run') == self.run_id:
+                with self._mutex:   # our own create went through although its answer was lost
+                    self.held[cluster['id']] = (holder['id'], cluster['name'])
+                return
             now = self._clock()
             if record.get('expires') is not None and record['expires'] < now:
                 # The holder stopped beating (a crashed or killed run): its lock goes, by its id only.

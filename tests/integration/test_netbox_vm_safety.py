@@ -159,7 +159,7 @@ def sync(lab, tmp_path, names=None, allow_delete=False, check=False, background=
 
 
 def _finish(proc, result_file, lab):
-    out, _ = proc.communicate(timeout=600)
+    out = proc.communicate(timeout=600)[0]
     assert proc.returncode == 0, out[-5000:]
     assert 'Traceback' not in out
     assert lab['pve']['token']['secret'] not in out and lab['netbox']['token'] not in out
@@ -434,3 +434,25 @@ def test_two_runs_started_together_clone_once_and_allocate_once(lab, tmp_path, c
     assert nb.get('extras.tags', slug='nbsync-lock-cluster-{0}'.format(cluster['id'])) is None   # both let go
     again = sync(lab, tmp_path / 'again', names=names)
     assert not again['changed']
+
+
+# ------------------------------------------------------------------- answers that are not what they seem
+
+def test_a_portal_page_instead_of_the_guest_list_releases_nothing(lab, tmp_path, cluster, nb, pve, pve_faults):
+    """A 200 answer that is a login page, not PVE's JSON, once: before, /cluster/resources became [] and the
+    decommissioning VM's NetBox side was released while its guest still ran. Now the VM fails naming the URL."""
+    name = 'portal-' + TAG
+    vmid = _clone_behind_netboxs_back(pve, name)
+    vm = _vm(nb, cluster, name, status='decommissioning', custom_fields={'proxmox_vmid': vmid, 'proxmox_node': 'pve1'})
+    pve_faults.fault('fail', method='GET', path='/cluster/resources', status=200, html=True, times=1,
+                     message='<html><head><title>Sign in to the corporate proxy</title></head><body>login</body></html>')
+    result = sync(lab, tmp_path, names=[name], allow_delete=True)
+    report = result['by_name'][name]
+    assert report['result'] == 'failed', report
+    assert '{0}:{1}'.format(lab['pve']['host'], lab['pve']['port']) in report['error']
+    assert '/cluster/resources' in report['error'] and 'JSON' in report['error']
+    assert nb.get('virtualization.virtual_machines', id=vm['id'])        # NetBox's side kept
+    assert pve.find_guest(vmid=vmid)['name'] == name                    # and the guest
+    again = sync(lab, tmp_path, names=[name], allow_delete=True)        # the portal gone: removed properly
+    assert again['by_name'][name]['result'] == 'removed'
+    assert pve.find_guest(vmid=vmid) is None

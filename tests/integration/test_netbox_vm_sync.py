@@ -383,9 +383,10 @@ def test_3e_netbox_going_away_mid_run_is_reported_and_the_next_run_finishes(
     # NetBox was gone when the run ended, so its lock could not be given back: it is there, and would expire
     # by itself five minutes after its last heartbeat; here it is removed as an admin would, by hand.
     from ansible_collections.nbsync.proxmox.plugins.module_utils._run_lock import lock_slug
-    stale = nb.get('extras.tags', slug=lock_slug(world['cluster']['id']))
-    assert stale is not None and 'expires' in stale['description']
-    nb.delete('extras.tags', [stale['id']])
+    for cluster in nb.list('virtualization.clusters', name=[CLUSTER, NOCREDS]):
+        stale = nb.get('extras.tags', slug=lock_slug(cluster['id']))
+        assert stale is not None and 'expires' in stale['description']
+        nb.delete('extras.tags', [stale['id']])
     assert nb.get('virtualization.virtual_machines', id=extra['id'])['custom_fields']['proxmox_vmid'] is None
     second = sync(lab, tmp_path)
     assert second['by_name']['wb']['result'] == 'updated'

@@ -379,3 +379,19 @@ def test_the_run_diff_keys_each_vm_by_cluster_and_name():
     assert combined_diff(vms) == {'before': {'dc1/web': {'memory': 1}, 'dc2/web': {}},
                                   'after': {'dc1/web': {'memory': 2}, 'dc2/web': {'cores': 2}}}
     assert combined_diff(vms[2:]) is None
+
+
+def test_a_netbox_without_the_proxmox_cluster_type_is_said_plainly():
+    """NetBox answers a filter on a cluster type it lacks with HTTP 400 (type: not one of the choices); a new
+    user's NetBox has none yet: that is no cluster to synchronise, with the reason, not a failed run."""
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import InvalidRequest
+    from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
+
+    class NoTypeNetBox:
+        def list(self, endpoint, **filters):
+            raise InvalidRequest('NetBox refused list of virtualization.clusters', status=400,
+                                 field_errors={'type': 'Select a valid choice. proxmox is not one of the available choices.'})
+
+    reader = NetBoxReader(NoTypeNetBox())
+    assert reader.proxmox_clusters() == []
+    assert "no cluster type with the slug 'proxmox'" in reader.warnings[0]
