@@ -213,7 +213,7 @@ def _set_fields(record):
 def _plan_nic(plan, nic, index, config, kind, name):
     key = nic.get('name') or 'net{0}'.format(index)
     obj = '{0} {1}'.format(name, key)
-    if not key.startswith('net') or not key[3:].isdigit():
+    if not key.startswith('net') or not codecs.is_digits(key[3:]):
         raise _bad(name, 'nics.name', key, 'must be netN (net0, net1, ...)')
     have_text = config.get(key)
     if kind == 'qemu':
@@ -275,7 +275,7 @@ def _plan_disk(plan, disk, config, kind, name, default_storage):
             raise _bad(name, 'disks.name', key, 'must be a disk slot: scsiN, virtioN, sataN or ideN')
         parse, build = codecs.parse_qemu_disk, codecs.QemuDisk
     else:
-        if not key or not (key == 'rootfs' or (key.startswith('mp') and key[2:].isdigit())):
+        if not key or not (key == 'rootfs' or (key.startswith('mp') and codecs.is_digits(key[2:]))):
             raise _bad(name, 'disks.name', key, 'must be rootfs or mpN for a container')
         parse, build = codecs.parse_lxc_mount, codecs.LxcMount
     want_size = _codec(obj, codecs.parse_size, disk['size'], 'size') if disk.get('size') is not None else None
@@ -322,7 +322,7 @@ def mac_addresses(config):
     """{netN: MAC} of a guest's config (QEMU or LXC)."""
     out = {}
     for key in sorted(config):
-        if not (key.startswith('net') and key[3:].isdigit()):
+        if not (key.startswith('net') and codecs.is_digits(key[3:])):
             continue
         text = config[key]
         try:

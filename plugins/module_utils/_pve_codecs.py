@@ -100,8 +100,14 @@ _UNITS = {'': 1, 'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3, 'T': 1024 ** 4}
 _GIB = 1024 ** 3
 _BRIDGE_RE = re.compile(r'[A-Za-z0-9_.\-]+\Z')
 _DIGITS_RE = re.compile(r'[0-9]+\Z')
+
 # Enough precision for exact size arithmetic on any realistic input.
 _DECIMAL = decimal.Context(prec=200)
+
+
+def is_digits(text):
+    """'0'-'9' only (str.isdigit() is true for '\u00b2' too, which int() then refuses)."""
+    return bool(_DIGITS_RE.match(str(text)))
 
 
 def _fail(field, value, problem):

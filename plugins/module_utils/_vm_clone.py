@@ -21,7 +21,7 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
 )
 from ansible_collections.nbsync.proxmox.plugins.module_utils._guest_plan import mac_addresses, plan_config
 from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_codecs import (
-    is_cloudinit_drive, is_disk_key, parse_lxc_mount, parse_new_volume, parse_qemu_disk, split_volume_id,
+    is_cloudinit_drive, is_digits, is_disk_key, parse_lxc_mount, parse_new_volume, parse_qemu_disk, split_volume_id,
 )
 
 CONFIG_OPTIONS = ('cores', 'sockets', 'cpu', 'memory', 'balloon', 'swap', 'description', 'tags', 'onboot',
@@ -50,7 +50,7 @@ class ClusterView:
     def resolve_template(self, template):
         """A template given by vmid (digits) or by name."""
         text = str(template)
-        if text.isdigit():
+        if is_digits(text):
             found = self.guest_by_vmid(int(text))
             if not found:
                 raise NotFound('template {0}: no guest has vmid {0}'.format(text),

@@ -367,7 +367,8 @@ def test_one_bad_value_fails_that_vm_with_a_message_and_never_the_run(lab, tmp_p
     good = _vm(nb, cluster, 'fine-' + TAG, status='staged')
     result = sync(lab, tmp_path, names=[v['name'] for v in (bad, wrong, good)])
     by = result['by_name']
-    assert by['super-' + TAG]['result'] == 'failed' and "'\u00b2'" in by['super-' + TAG]['error']
+    assert by['super-' + TAG]['result'] == 'failed'
+    assert "template '\u00b2' does not exist in the cluster" in by['super-' + TAG]['error']    # named, not a ValueError
     assert by['wrongtpl-' + TAG]['result'] == 'failed'
     assert "template 'debian12-cloudinit' (vmid 9000) is a QEMU template, but 'wrongtpl-{0}' is a container".format(
         TAG) in by['wrongtpl-' + TAG]['error']
