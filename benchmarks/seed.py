@@ -100,8 +100,11 @@ def seed(nb, count):
     for d in defs:
         iface = ifaces[vm_id[d['name']]]
         have = (iface.get('primary_mac_address') or {}).get('id')
-        if have != macs[iface['id']]['id']:
-            primary.append({'id': iface['id'], 'primary_mac_address': macs[iface['id']]['id']})
+        slot = (iface.get('custom_fields') or {}).get('proxmox_slot')
+        if have != macs[iface['id']]['id'] or slot != 'net0':
+            # and the slot the sync records for it (a provisioned VM has it: the sync would write it otherwise)
+            primary.append({'id': iface['id'], 'primary_mac_address': macs[iface['id']]['id'],
+                            'custom_fields': {'proxmox_slot': 'net0'}})
     for part in common.chunks(primary, CHUNK):
         nb.update('virtualization.interfaces', part)
     log('MAC addresses: {0} created, {1} set as primary'.format(len(missing), len(primary)))
@@ -129,13 +132,18 @@ def seed(nb, count):
 
     # one virtual disk scsi0
     wanted_ids = set(vm_id.values())
-    disks = set(dk['virtual_machine']['id'] for dk in nb.list('virtualization.virtual_disks')
-                if dk['virtual_machine']['id'] in wanted_ids and dk['name'] == 'scsi0')
-    missing = [{'virtual_machine': vm_id[d['name']], 'name': 'scsi0', 'size': d['disk_mb']}
-               for d in defs if vm_id[d['name']] not in disks]
+    existing = [dk for dk in nb.list('virtualization.virtual_disks')
+                if dk['virtual_machine']['id'] in wanted_ids and dk['name'] == 'scsi0']
+    disks = set(dk['virtual_machine']['id'] for dk in existing)
+    missing = [{'virtual_machine': vm_id[d['name']], 'name': 'scsi0', 'size': d['disk_mb'],
+                'custom_fields': {'proxmox_slot': 'scsi0'}} for d in defs if vm_id[d['name']] not in disks]
     if missing:
         create_chunked(nb, 'virtualization.virtual_disks', missing, 'virtual disks')
-    log('virtual disks: {0} created'.format(len(missing)))
+    unslotted = [{'id': dk['id'], 'custom_fields': {'proxmox_slot': 'scsi0'}} for dk in existing
+                 if (dk.get('custom_fields') or {}).get('proxmox_slot') != 'scsi0']
+    for part in common.chunks(unslotted, CHUNK):
+        nb.update('virtualization.virtual_disks', part)
+    log('virtual disks: {0} created, {1} given their recorded slot'.format(len(missing), len(unslotted)))
     return cluster
 
 

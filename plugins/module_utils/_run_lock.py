@@ -30,7 +30,7 @@ import time
 import uuid
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
-    InvalidRequest, Locked, NbsyncError, Unavailable,
+    InvalidRequest, Locked, NbsyncError, ServerError, Unavailable,
 )
 
 SLUG_PREFIX = 'nbsync-lock-cluster-'
@@ -118,23 +118,29 @@ class ClusterLocks:
 
     def _acquire_one(self, cluster, deadline):
         slug = lock_slug(cluster['id'])
+        refused = []                # creates that failed while nobody held the lock
         while True:
             try:
                 made = self.nb.create('extras.tags', [{'name': slug, 'slug': slug, 'color': '9e9e9e',
                                                        'description': self._record(cluster)}])[0]
-            except InvalidRequest:
-                made = None         # the slug exists: somebody holds it (NetBox refused the duplicate)
-            except Unavailable:
-                if self._clock() >= deadline:
-                    raise
-                made = None         # the answer was lost: the look below tells whether the lock is ours
+            except (InvalidRequest, ServerError, Unavailable) as err:
+                # InvalidRequest: the slug exists, NetBox refused the duplicate. ServerError: two creates at
+                # the same instant both pass NetBox's own check and the database's unique index refuses the
+                # second (HTTP 500). Unavailable: the answer was lost. The look below tells which it was.
+                made, failure = None, err
             if made is not None:
                 with self._mutex:
                     self.held[cluster['id']] = (made['id'], cluster['name'])
                 return
             holder = self.nb.get('extras.tags', slug=slug)
             if holder is None:
-                continue            # released between our create and our look: try again at once
+                # Released between our create and our look: try again; but a create that keeps failing with
+                # nobody holding the lock is NetBox refusing it (a permission, a bad value): say so.
+                refused.append(failure)
+                if len(refused) >= 3 or self._clock() >= deadline:
+                    raise failure
+                self._sleep(min(self.poll, 0.2 * len(refused)))
+                continue
             record = describe_holder(holder.get('description'))
             if record.get('run') == self.run_id:
                 with self._mutex:   # our own create went through although its answer was lost

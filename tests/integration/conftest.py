@@ -205,3 +205,85 @@ def canned_server():
     yield make
     for server in made:
         server.close()
+
+
+# ------------------------------------------------------------------ netbox_vm_sync through ansible-playbook
+
+SYNC_PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars_files: [{vars_file}]
+  tasks:
+    - name: sync
+      nbsync.proxmox.netbox_vm_sync:
+        netbox_url: "{{{{ netbox_url }}}}"
+        netbox_token: "{{{{ netbox_token }}}}"
+        clusters: "{{{{ clusters }}}}"
+        defaults: "{{{{ defaults }}}}"
+        limit_clusters: "{{{{ limit_clusters | default(omit) }}}}"
+        limit_names: "{{{{ limit_names | default(omit) }}}}"
+        limit_tags: "{{{{ limit_tags | default(omit) }}}}"
+        limit_roles: "{{{{ limit_roles | default(omit) }}}}"
+        allow_delete: "{{{{ allow_delete | default(false) }}}}"
+        shutdown_timeout: "{{{{ shutdown_timeout | default(omit) }}}}"
+        force_stop: "{{{{ force_stop | default(omit) }}}}"
+        lock_wait: "{{{{ lock_wait | default(omit) }}}}"
+        timeout: 120
+      register: result
+    - name: keep the result
+      check_mode: false
+      ansible.builtin.copy:
+        content: "{{{{ result | to_json }}}}"
+        dest: "{result_file}"
+        mode: "0600"
+"""
+
+
+class SyncRun:
+    """One ansible-playbook run of netbox_vm_sync (started by ``start_sync``); ``finish()`` waits for it, checks
+    that it ended well without a traceback or a secret in its output, and returns the module's result with
+    ``by_name`` (keyed by ``key(vm name)``) and ``stdout``."""
+
+    def __init__(self, proc, result_file, secrets, key):
+        self.proc, self.result_file, self.secrets, self.key = proc, result_file, secrets, key
+
+    def finish(self):
+        import json
+        out = self.proc.communicate(timeout=600)[0]
+        assert self.proc.returncode == 0, out[-5000:]
+        assert 'Traceback' not in out
+        assert not [s for s in self.secrets if s in out]
+        result = json.loads(self.result_file.read_text())
+        result['by_name'] = dict((self.key(v['name']), v) for v in result['vms'])
+        result['stdout'] = out
+        return result
+
+
+def start_sync(lab, tmp_path, variables, check=False, diff=False, key=lambda name: name):
+    """Start netbox_vm_sync through ansible-playbook with these variables (kept in a 0600 vars file, as a
+    user keeps them in a vault: never on the command line)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    vars_file = tmp_path / 'vars.json'
+    vars_file.write_text(json.dumps(dict((k, v) for k, v in variables.items() if v is not None)))
+    os.chmod(vars_file, 0o600)
+    result_file = tmp_path / 'result.json'
+    if result_file.exists():
+        result_file.unlink()
+    playbook = tmp_path / 'sync.yml'
+    playbook.write_text(SYNC_PLAYBOOK.format(vars_file=vars_file, result_file=result_file))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(root, '.build', 'collections'),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0',
+               ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', str(playbook)]
+    if check:
+        cmd.append('--check')
+    if diff:
+        cmd.append('--diff')
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return SyncRun(proc, result_file, [lab['pve']['token']['secret'], lab['netbox']['token']], key)

@@ -7,10 +7,6 @@ run is driven in-process so the change can be made at that moment: the reader, t
 executor are the ones the module uses, against the same servers.
 """
 
-import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -22,40 +18,10 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader impo
 from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_client import PveClient
 from ansible_collections.nbsync.proxmox.plugins.module_utils._reconcile import Reconciler
 
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 TAG = uuid.uuid4().hex[:6]
 CLUSTER = 'safe-{0}'.format(TAG)
 NET = 10 + int(TAG[:2], 16) % 200          # a /24 of 10.<NET>.x per test, not shared with other modules
 DEFAULTS = {'template': 'debian12-cloudinit', 'storage': 'local-lvm', 'bridge': 'vmbr0', 'ciuser': 'ops'}
-
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars_files: [{vars_file}]
-  tasks:
-    - name: sync
-      nbsync.proxmox.netbox_vm_sync:
-        netbox_url: "{{{{ netbox_url }}}}"
-        netbox_token: "{{{{ netbox_token }}}}"
-        clusters: "{{{{ clusters }}}}"
-        defaults: "{{{{ defaults }}}}"
-        limit_clusters: "{{{{ limit_clusters }}}}"
-        limit_names: "{{{{ limit_names | default(omit) }}}}"
-        allow_delete: "{{{{ allow_delete | default(false) }}}}"
-        lock_wait: "{{{{ lock_wait | default(omit) }}}}"
-        timeout: 120
-      register: result
-    - name: keep the result
-      check_mode: false
-      ansible.builtin.copy:
-        content: "{{{{ result | to_json }}}}"
-        dest: "{result_file}"
-        mode: "0600"
-"""
 
 
 @pytest.fixture(scope='module')
@@ -130,43 +96,14 @@ def _destroy(pve, vmid, kind='qemu'):
 
 
 def sync(lab, tmp_path, names=None, allow_delete=False, check=False, background=False, **extra):
-    """netbox_vm_sync through ansible-playbook, as a user runs it; background=True returns the process."""
+    """netbox_vm_sync through ansible-playbook, as a user runs it; background=True returns the started run."""
+    from conftest import start_sync
     variables = {'netbox_url': lab['netbox']['url'], 'netbox_token': lab['netbox']['token'],
                  'clusters': [_pve_params(lab)], 'defaults': DEFAULTS, 'limit_clusters': [CLUSTER],
-                 'allow_delete': allow_delete}
-    if names:
-        variables['limit_names'] = names
+                 'allow_delete': allow_delete, 'limit_names': names}
     variables.update(extra)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    vars_file = tmp_path / 'vars.json'
-    vars_file.write_text(json.dumps(variables))
-    os.chmod(vars_file, 0o600)
-    result_file = tmp_path / 'result.json'
-    if result_file.exists():
-        result_file.unlink()
-    playbook = tmp_path / 'sync.yml'
-    playbook.write_text(PLAYBOOK.format(vars_file=vars_file, result_file=result_file))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
-    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', str(playbook)]
-    if check:
-        cmd.append('--check')
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if background:
-        proc.result_file = result_file
-        return proc
-    return _finish(proc, result_file, lab)
-
-
-def _finish(proc, result_file, lab):
-    out = proc.communicate(timeout=600)[0]
-    assert proc.returncode == 0, out[-5000:]
-    assert 'Traceback' not in out
-    assert lab['pve']['token']['secret'] not in out and lab['netbox']['token'] not in out
-    result = json.loads(result_file.read_text())
-    result['by_name'] = dict((v['name'], v) for v in result['vms'])
-    result['stdout'] = out
-    return result
+    run = start_sync(lab, tmp_path, variables, check=check)
+    return run if background else run.finish()
 
 
 def reconciler(lab, nb, **kw):
@@ -422,7 +359,7 @@ def test_two_runs_started_together_clone_once_and_allocate_once(lab, tmp_path, c
     nb.create('virtualization.interfaces', [{'virtual_machine': v['id'], 'name': 'eth0', 'mode': 'access',
                                              'untagged_vlan': vlan['id']} for v in vms])
     runs = [sync(lab, tmp_path / 'run{0}'.format(i), names=names, background=True) for i in range(2)]
-    results = [_finish(proc, proc.result_file, lab) for proc in runs]
+    results = [run.finish() for run in runs]
     for result in results:
         assert result['summary']['failed'] == 0, [v for v in result['vms'] if v['error']]
     created = sorted(n for r in results for n, v in r['by_name'].items() if v['result'] == 'created')

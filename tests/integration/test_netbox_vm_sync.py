@@ -4,10 +4,6 @@ One NetBox cluster (unique per session) holds VMs of each kind and status; each 
 through ansible-playbook and checks both servers afterwards, not the module's word for it.
 """
 
-import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -16,41 +12,9 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_client impo
 from ansible_collections.nbsync.proxmox.plugins.module_utils._netbox_reader import NetBoxReader
 from ansible_collections.nbsync.proxmox.plugins.module_utils._pve_client import PveClient
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 TAG = uuid.uuid4().hex[:6]
 CLUSTER = 'it-{0}'.format(TAG)
 NOCREDS = 'it-nocreds-{0}'.format(TAG)   # a Proxmox cluster in NetBox with no credentials in the vault
-
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars_files: [{vars_file}]
-  tasks:
-    - name: sync
-      nbsync.proxmox.netbox_vm_sync:
-        netbox_url: "{{{{ netbox_url }}}}"
-        netbox_token: "{{{{ netbox_token }}}}"
-        clusters: "{{{{ clusters }}}}"
-        defaults: "{{{{ defaults }}}}"
-        limit_clusters: "{{{{ limit_clusters | default(omit) }}}}"
-        limit_names: "{{{{ limit_names | default(omit) }}}}"
-        limit_tags: "{{{{ limit_tags | default(omit) }}}}"
-        limit_roles: "{{{{ limit_roles | default(omit) }}}}"
-        allow_delete: "{{{{ allow_delete | default(false) }}}}"
-        shutdown_timeout: "{{{{ shutdown_timeout | default(omit) }}}}"
-        force_stop: "{{{{ force_stop | default(omit) }}}}"
-        timeout: 120
-      register: result
-    - name: keep the result
-      check_mode: false
-      ansible.builtin.copy:
-        content: "{{{{ result | to_json }}}}"
-        dest: "{result_file}"
-        mode: "0600"
-"""
 
 
 @pytest.fixture(scope='module')
@@ -154,6 +118,7 @@ def pve_control_reset(lab):
 def sync(lab, tmp_path, check=False, allow_delete=False, netbox_url=None, diff=False, **limits):
     """Run the module through ansible-playbook; limit_clusters defaults to this test's two clusters
     (None: no cluster limit)."""
+    from conftest import start_sync
     tok = lab['pve']['token']
     variables = {
         'netbox_url': netbox_url or lab['netbox']['url'], 'netbox_token': lab['netbox']['token'],
@@ -165,30 +130,7 @@ def sync(lab, tmp_path, check=False, allow_delete=False, netbox_url=None, diff=F
         'allow_delete': allow_delete,
     }
     variables.update(limits)
-    variables = dict((k, v) for k, v in variables.items() if v is not None)
-    vars_file = tmp_path / 'vars.json'
-    vars_file.write_text(json.dumps(variables))
-    os.chmod(vars_file, 0o600)
-    result_file = tmp_path / 'result.json'
-    if result_file.exists():
-        result_file.unlink()
-    playbook = tmp_path / 'sync.yml'
-    playbook.write_text(PLAYBOOK.format(vars_file=vars_file, result_file=result_file))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
-    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', str(playbook)]
-    if check:
-        cmd.append('--check')
-    if diff:
-        cmd.append('--diff')
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-5000:]
-    assert tok['secret'] not in proc.stdout and lab['netbox']['token'] not in proc.stdout
-    result = json.loads(result_file.read_text())
-    result['by_name'] = dict((v['name'].split('-')[0], v) for v in result['vms'])
-    result['stdout'] = proc.stdout
-    return result
+    return start_sync(lab, tmp_path, variables, check=check, diff=diff, key=lambda name: name.split('-')[0]).finish()
 
 
 def guests_named(pve):
