@@ -278,8 +278,7 @@ class Reconciler:
             locks = ClusterLocks(self.nb, wait=self.lock_wait)
             locks.acquire(nb_clusters)
         try:
-            limited = bool(tags or roles or names)
-            plans = self.prepare(clusters, tags, roles, names, nb_clusters=nb_clusters, limited=limited)
+            plans = self.prepare(clusters, tags, roles, names, nb_clusters=nb_clusters)
             results = self.execute(plans)
         finally:
             if locks is not None:
@@ -293,10 +292,11 @@ class Reconciler:
                     ', '.join(locks.lost)))
         return summary
 
-    def prepare(self, clusters=None, tags=None, roles=None, names=None, nb_clusters=None, limited=None):
-        """Read NetBox and Proxmox and plan every VM (no writes): the plans ``execute`` carries out."""
+    def prepare(self, clusters=None, tags=None, roles=None, names=None, nb_clusters=None):
+        """Read NetBox and Proxmox and plan every VM (no writes): the plans ``execute`` carries out. Guests no
+        VM claims are listed only when no VM limit applies (a limited run does not read every claimant)."""
         specs, _clusters = self.reader.read(self.defaults, clusters, tags, roles, names, clusters_read=nb_clusters)
-        return self.plan(specs, report_unmanaged=not (tags or roles or names) if limited is None else not limited)
+        return self.plan(specs, report_unmanaged=not (tags or roles or names))
 
     def execute(self, plans):
         """Addresses, then Proxmox, then NetBox's side; returns [(plan, result)]."""
