@@ -127,8 +127,8 @@ class ClusterLocks:
                 # InvalidRequest: the slug exists, NetBox refused the duplicate. ServerError: two creates at
                 # the same instant both pass NetBox's own check and the database's unique index refuses the
                 # second (HTTP 500). Unavailable: the answer was lost. The look below tells which it was.
-                made, failure = None, err
-            if made is not None:
+                failure = err
+            else:
                 with self._mutex:
                     self.held[cluster['id']] = (made['id'], cluster['name'])
                 return
