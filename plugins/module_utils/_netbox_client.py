@@ -13,11 +13,15 @@ Endpoints are named as pynetbox attributes joined by dots:
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import time
 import traceback
 
 from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
     AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, NotFound, PermissionDenied, ServerError,
     TLSError, Unavailable, UnexpectedResponse, describe_body, shown_location,
+)
+from ansible_collections.nbsync.proxmox.plugins.module_utils._retry import (
+    GATEWAY_STATUS, IDEMPOTENT_METHODS, backoff_delay, never_sent,
 )
 
 try:
@@ -38,6 +42,8 @@ except ImportError:
 
 DEFAULT_TIMEOUT = 60
 DEFAULT_WORKERS = 4
+DEFAULT_RETRIES = 2
+NETBOX_IDEMPOTENT = IDEMPOTENT_METHODS | frozenset(('PATCH',))   # NetBox's PATCH sets field values
 
 
 class _VerifyingSession(_SessionBase):
@@ -54,20 +60,39 @@ class _VerifyingSession(_SessionBase):
     raise its untyped ContentError, or worse, and every call goes through here, pynetbox's and ours.
     """
 
-    def __init__(self, verify, timeout):
+    def __init__(self, verify, timeout, retries=DEFAULT_RETRIES, sleep=time.sleep):
         super(_VerifyingSession, self).__init__()
         self._verify = verify
         self._timeout = timeout
+        self._retries = retries
+        self._sleep = sleep
         self.request_count = 0
 
     def request(self, method, url, **kwargs):
+        """One call, repeated (``_retry``'s policy) only where that cannot do a thing twice: a read or a write
+        of values (PUT, PATCH, DELETE) after a broken connection or a gateway answer (a kept-alive connection
+        that gunicorn closes at the instant it is reused meets a reset), any call whose connection never
+        opened. A POST that may have reached NetBox is never repeated: it could create twice."""
         kwargs['verify'] = self._verify
         kwargs.setdefault('timeout', self._timeout)
         kwargs['allow_redirects'] = False
-        self.request_count += 1
-        response = super(_VerifyingSession, self).request(method, url, **kwargs)
-        _check_answer(method, url, response)
-        return response
+        idempotent = method.upper() in NETBOX_IDEMPOTENT
+        attempt = 0
+        while True:
+            self.request_count += 1
+            try:
+                response = super(_VerifyingSession, self).request(method, url, **kwargs)
+            except requests.exceptions.ConnectionError as exc:
+                # A TLS failure is no passing fault; a timeout repeated would only multiply the wait.
+                if attempt >= self._retries or not (idempotent or never_sent(exc)) \
+                        or isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.Timeout)):
+                    raise
+            else:
+                if not (idempotent and response.status_code in GATEWAY_STATUS and attempt < self._retries):
+                    _check_answer(method, url, response)
+                    return response
+            self._sleep(backoff_delay(attempt))
+            attempt += 1
 
 
 def _check_answer(method, url, response):

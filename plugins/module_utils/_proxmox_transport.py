@@ -31,7 +31,6 @@ in request headers/bodies; no message built here contains them.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import random
 import re
 import time
 import traceback
@@ -40,6 +39,9 @@ from ansible_collections.nbsync.proxmox.plugins.module_utils._errors import (
     AuthenticationFailed, ConfigurationError, Conflict, InvalidRequest, Locked, NbsyncError, NotFound,
     PermissionDenied, ServerError, TaskFailed, TaskTimeout, TLSError, Unavailable, UnexpectedResponse,
     describe_body, shown_location,
+)
+from ansible_collections.nbsync.proxmox.plugins.module_utils._retry import (
+    DEFAULT_BACKOFF, IDEMPOTENT_METHODS, backoff_delay, never_sent,
 )
 
 try:
@@ -55,8 +57,6 @@ except ImportError:
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 DEFAULT_RETRIES = 4
-DEFAULT_BACKOFF = 0.5
-MAX_BACKOFF = 8.0
 TICKET_RENEW_AGE = 3600.0   # PVE and PBS tickets live 2 h; renew well before.
 # A request with a deadline waits for its answer until the deadline, but at least this long: the last status
 # read of a task wait is sent at the deadline itself.
@@ -84,7 +84,6 @@ _UNAVAILABLE = re.compile(r'no quorum|No route to host|cluster not ready|Connect
                           re.IGNORECASE)
 
 TRANSIENT_STATUS = frozenset((502, 503, 504, 595, 596))
-IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE'))
 
 
 def normalize_fingerprint(value):
@@ -261,7 +260,7 @@ class ProxmoxTransport:
                 return self._once(method, path, params, data, auth, full, deadline)
             except (Unavailable, Locked) as err:
                 retry = attempt < self.retries and self._may_retry(err, retry_safe)
-                delay = min(MAX_BACKOFF, self.backoff * (2 ** attempt)) * random.uniform(0.5, 1.0)
+                delay = backoff_delay(attempt, self.backoff)
                 if deadline is not None and not isinstance(err, TLSError) \
                         and self._clock() + (delay if retry else 0) >= deadline:
                     err.deadline_reached = True
@@ -319,7 +318,7 @@ class ProxmoxTransport:
         except requests.exceptions.ConnectionError as exc:
             err = Unavailable('cannot reach {0} at {1}:{2}: {3}'.format(
                 self.product, self.host, self.port, _reason(exc)), path=path)
-            err.not_sent = _never_sent(exc)
+            err.not_sent = never_sent(exc)
             raise err
         except requests.exceptions.Timeout:
             raise Unavailable('{0} at {1}:{2} did not answer {3} {4} within {5:g} s'.format(
@@ -459,12 +458,6 @@ def _reason(exc):
         break
     text = str(inner)
     return text.split('] ', 1)[-1] if text.startswith('[') else text
-
-
-def _never_sent(exc):
-    """True when the connection failed before a byte of the request went out (refused, DNS)."""
-    text = repr(exc)
-    return 'NewConnectionError' in text or 'Connection refused' in text or 'NameResolutionError' in text
 
 
 def upid_node(upid):

@@ -287,3 +287,78 @@ def start_sync(lab, tmp_path, variables, check=False, diff=False, key=lambda nam
         cmd.append('--diff')
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return SyncRun(proc, result_file, [lab['pve']['token']['secret'], lab['netbox']['token']], key)
+
+
+class FlakyProxy:
+    """A real HTTP reverse proxy (a thread) in front of the lab's NetBox that misbehaves ``times`` times for
+    requests of one method, then forwards everything: ``fault='503'`` answers 503 Service Unavailable,
+    ``fault='drop'`` closes the connection without an answer, before NetBox sees the request (what a client
+    meets when the server closes a kept-alive connection at the instant it is reused). ``seen`` lists the
+    methods of every request that reached the proxy."""
+
+    def __init__(self, target_url, method, fault, times=1):
+        import http.client
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+        proxy = self
+        self.method, self.fault, self.left, self.seen = method, fault, times, []
+        target = urlsplit(target_url)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def _forward(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else None
+                proxy.seen.append(self.command)
+                if self.command == proxy.method and proxy.left > 0:
+                    proxy.left -= 1
+                    if proxy.fault == 'drop':
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    self.send_response(503)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                upstream = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=60)
+                headers = dict((k, v) for k, v in self.headers.items() if k.lower() not in ('host', 'connection'))
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                payload = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ('transfer-encoding', 'connection', 'content-length'):
+                        self.send_header(key, value)
+                self.send_header('Content-Length', str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                upstream.close()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.url = 'http://127.0.0.1:{0}'.format(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def flaky_netbox(lab):
+    """flaky_netbox(method, fault, times=1) -> a running FlakyProxy in front of the lab's NetBox."""
+    made = []
+
+    def make(method, fault, times=1):
+        made.append(FlakyProxy(lab['netbox']['url'], method, fault, times))
+        return made[-1]
+    yield make
+    for proxy in made:
+        proxy.close()

@@ -177,3 +177,34 @@ def test_a_redirect_is_not_followed(lab, canned_server, target):
         client.create('virtualization.virtual_machines', [{'name': 'it-redirected'}])
     assert elsewhere.hits == []
     assert len(redirector.hits) == 2
+
+
+def test_a_read_answered_503_once_is_repeated(lab, flaky_netbox, cluster):
+    proxy = flaky_netbox('GET', '503')
+    client = NetBoxClient(proxy.url, lab['netbox']['token'])
+    assert [c['name'] for c in client.list('virtualization.clusters', id=cluster['id'])] == [cluster['name']]
+    assert proxy.seen == ['GET', 'GET']
+
+
+def test_a_write_of_values_whose_connection_broke_is_repeated(lab, nb, flaky_netbox, cluster):
+    """A PATCH sets values: sent again after the connection broke (a kept-alive connection closed at the
+    instant it was reused), it leaves what one would have left."""
+    vm = nb.create('virtualization.virtual_machines', [{'name': 'it-patch-' + uuid.uuid4().hex[:6],
+                                                        'cluster': cluster['id'], 'memory': 512}])[0]
+    proxy = flaky_netbox('PATCH', 'drop')
+    client = NetBoxClient(proxy.url, lab['netbox']['token'])
+    client.update('virtualization.virtual_machines', [{'id': vm['id'], 'memory': 1024}])
+    assert proxy.seen == ['PATCH', 'PATCH']
+    assert nb.get('virtualization.virtual_machines', id=vm['id'])['memory'] == 1024
+    nb.delete('virtualization.virtual_machines', [vm['id']])
+
+
+def test_a_create_whose_connection_broke_is_not_repeated(lab, nb, flaky_netbox, cluster):
+    """A POST that may have reached NetBox is never sent again: it could create twice."""
+    name = 'it-post-' + uuid.uuid4().hex[:6]
+    proxy = flaky_netbox('POST', 'drop')
+    client = NetBoxClient(proxy.url, lab['netbox']['token'])
+    with pytest.raises(E.Unavailable):
+        client.create('virtualization.virtual_machines', [{'name': name, 'cluster': cluster['id']}])
+    assert proxy.seen == ['POST']
+    assert nb.get('virtualization.virtual_machines', name=name) is None
