@@ -280,15 +280,16 @@ class GuestManager:
             data = dict(plan.set)
             if plan.delete:
                 data['delete'] = ','.join(plan.delete)
+            # Setting values is safe to repeat after a gateway error; allocating a new volume is not (it could
+            # allocate twice): for QEMU's POST and LXC's PUT alike.
+            allocates = any(_allocates_volume(v) for v in plan.set.values())
             if kind == 'qemu':
-                # POST config runs as a task (disk allocation can take long); wait on its UPID. Setting values is
-                # safe to repeat after a gateway error; allocating a new volume is not (it could allocate twice).
-                allocates = any(_allocates_volume(v) for v in plan.set.values())
+                # POST config runs as a task (disk allocation can take long); wait on its UPID.
                 upid = self.pve.post(base + '/config', data=data, retry_safe=not allocates)
                 if upid:
                     self.pve.wait_for_task(upid, timeout=self._remaining())
             else:
-                self.pve.put(base + '/config', data=data, retry_safe=not any(_allocates_volume(v) for v in plan.set.values()))
+                self.pve.put(base + '/config', data=data, retry_safe=not allocates)
         for disk, size in plan.resize:
             upid = self.pve.put(base + '/resize', data={'disk': disk, 'size': size})
             if upid:
